@@ -1,0 +1,20 @@
+/** Relay defaults, sized for a busy site; every one has a flag and an environment variable. */
+
+export const DEFAULT_RELAY_HOST = '0.0.0.0'
+export const DEFAULT_RELAY_WS_PORT = 9090
+export const DEFAULT_RELAY_TCP_PORT = 9091
+export const DEFAULT_RELAY_HTTP_HOST = '127.0.0.1'
+export const DEFAULT_RELAY_HTTP_PORT = 9092
+export const DEFAULT_RELAY_KEY_FILE = '.swarmsite/relay.key'
+
+/** circuit-relay-v2's own default is 15: far too few for a site's visitors (count). */
+export const DEFAULT_MAX_RESERVATIONS = 4096
+export const DEFAULT_MAX_CONNECTIONS = 8192
+
+/** Every visitor of a site may come from one NAT or, in tests, from 127.0.0.1 (per second). */
+export const DEFAULT_INBOUND_CONNECTION_THRESHOLD = 1000
+export const DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS = 1000
+
+/** The relay joins gossip topics with this prefix that its peers join, up to a bound. */
+export const DEFAULT_TOPIC_PREFIX = 'swarmsite/'
+export const DEFAULT_MAX_TOPICS = 256

@@ -1,0 +1,54 @@
+import { logger } from '@libp2p/logger'
+import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
+
+const log = logger('swarmsite:relay:gossip-hub')
+
+export interface GossipHubInit {
+  topicPrefix: string
+  maxTopics: number
+  onMessage?(topic: string, bytes: number): void
+}
+
+export interface GossipHub {
+  start(): void
+  stop(): void
+  topics(): string[]
+}
+
+/**
+ * The relay joins every site topic its peers join (those with our prefix, up to a bound),
+ * so it sits in each site's gossip mesh and bridges pages that have no direct link yet.
+ */
+export function gossipHub (init: GossipHubInit): (components: { pubsub: GossipSub }) => GossipHub {
+  return ({ pubsub }) => {
+    const joined = new Set<string>()
+    const onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
+      for (const { topic, subscribe } of evt.detail.subscriptions) {
+        if (!subscribe || joined.has(topic) || !topic.startsWith(init.topicPrefix)) continue
+        if (joined.size >= init.maxTopics) {
+          log('not joining %s: already in %d topics', topic, joined.size)
+          continue
+        }
+        joined.add(topic)
+        pubsub.subscribe(topic)
+        log('joined topic %s', topic)
+      }
+    }
+    const onMessage = (evt: CustomEvent<Message>): void => {
+      init.onMessage?.(evt.detail.topic, evt.detail.data.byteLength)
+    }
+    return {
+      start () {
+        pubsub.addEventListener('subscription-change', onSubscriptionChange)
+        pubsub.addEventListener('message', onMessage)
+      },
+      stop () {
+        pubsub.removeEventListener('subscription-change', onSubscriptionChange)
+        pubsub.removeEventListener('message', onMessage)
+        for (const topic of joined) pubsub.unsubscribe(topic)
+        joined.clear()
+      },
+      topics: () => [...joined]
+    }
+  }
+}

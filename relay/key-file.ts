@@ -1,0 +1,38 @@
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { RelayConfigError } from './errors.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+/**
+ * Loads the relay's identity from `path`, creating it (mode 0600) on first run, so the
+ * relay's peer id, and so its multiaddrs, stay the same across restarts.
+ */
+export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey, created: boolean }> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(path)
+  } catch (err: any) {
+    if (err.code !== 'ENOENT') {
+      throw new RelayConfigError(`Cannot read key file ${path}: ${err.code ?? err.message}`)
+    }
+    const key = await generateKeyPair('Ed25519')
+    try {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      // 'wx': never overwrite a key another process wrote meanwhile
+      await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+    } catch (err: any) {
+      if (err.code === 'EEXIST') return loadOrCreateKey(path)
+      throw new RelayConfigError(`Cannot create key file ${path}: ${err.code ?? err.message}`)
+    }
+    return { key, created: true }
+  }
+  try {
+    const key = privateKeyFromProtobuf(bytes)
+    // a key readable by others is a key others may copy: tighten it
+    if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600)
+    return { key, created: false }
+  } catch (err: any) {
+    throw new RelayConfigError(`Key file ${path} does not hold a libp2p private key (${err.message})`)
+  }
+}

@@ -1,0 +1,193 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { logger } from '@libp2p/logger'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { MemoryDatastore } from 'datastore-core'
+import { createLibp2p } from 'libp2p'
+import { Registry } from 'prom-client'
+import { DEFAULT_PROTOCOL_PREFIX, DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS, DEFAULT_PROVIDER_VALIDITY_MS } from '../src/node/constants.ts'
+import * as defaults from './constants.ts'
+import { RelayConfigError } from './errors.ts'
+import { gossipHub } from './gossip-hub.ts'
+import { startHttpSide } from './http-side.ts'
+import { relayMetrics } from './metrics.ts'
+import type { HttpSide } from './http-side.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const log = logger('swarmsite:relay')
+
+export interface RelayInit {
+  privateKey: PrivateKey
+  /** Listen multiaddrs; defaults to WebSockets and TCP on `host`. */
+  listen?: string[]
+  host?: string
+  wsPort?: number
+  /** TCP listener port; `null` for none. */
+  tcpPort?: number | null
+  /** Addresses to advertise instead of the listen ones (e.g. a public wss:// name behind a proxy). */
+  announce?: string[]
+  httpHost?: string
+  /** Side port for /health and /metrics; `null` for none, 0 for any free port. */
+  httpPort?: number | null
+  maxReservations?: number
+  maxConnections?: number
+  protocolPrefix?: string
+  topicPrefix?: string
+  maxTopics?: number
+  providerValidityMs?: number
+}
+
+export interface Relay {
+  readonly peerId: PeerId
+  readonly libp2p: Libp2p<RelayServices>
+  /** Dialable multiaddrs including `/p2p/<peer id>`. */
+  multiaddrs(): Multiaddr[]
+  /** URL of the /health and /metrics side port, if it runs. */
+  readonly httpUrl?: string
+  stop(): Promise<void>
+}
+
+export type RelayServices = {
+  identify: unknown
+  identifyPush: unknown
+  ping: Ping
+  relay: CircuitRelayService
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+function listenAddresses (init: RelayInit): string[] {
+  if (init.listen != null && init.listen.length > 0) return init.listen
+  const host = init.host ?? defaults.DEFAULT_RELAY_HOST
+  const family = host.includes(':') ? 'ip6' : 'ip4'
+  const addrs = [`/${family}/${host}/tcp/${init.wsPort ?? defaults.DEFAULT_RELAY_WS_PORT}/ws`]
+  const tcpPort = init.tcpPort === undefined ? defaults.DEFAULT_RELAY_TCP_PORT : init.tcpPort
+  if (tcpPort != null) addrs.push(`/${family}/${host}/tcp/${tcpPort}`)
+  return addrs
+}
+
+/**
+ * Starts the relay: the one central piece of a swarm. Bootstrap peer, circuit-relay-v2
+ * server (WebRTC signalling for browsers), DHT server, gossipsub hub; /health and
+ * /metrics on a side port.
+ */
+export async function createRelay (init: RelayInit): Promise<Relay> {
+  const registry = new Registry()
+  const datastore = new MemoryDatastore()
+  const protocolPrefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
+  const maxConnections = init.maxConnections ?? defaults.DEFAULT_MAX_CONNECTIONS
+  const libp2p = await createLibp2p<RelayServices>({
+    privateKey: init.privateKey,
+    datastore,
+    start: false,
+    addresses: {
+      listen: listenAddresses(init),
+      ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {})
+    },
+    transports: [webSockets(), tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // a relay dials back whoever its DHT names, private addresses included
+    connectionGater: { denyDialMultiaddr: () => false },
+    connectionManager: {
+      maxConnections,
+      inboundConnectionThreshold: defaults.DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+      maxIncomingPendingConnections: defaults.DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS
+    },
+    metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
+    services: {
+      identify: identify({ runOnLimitedConnection: true }),
+      identifyPush: identifyPush({ runOnLimitedConnection: true }),
+      ping: ping({ runOnLimitedConnection: true }),
+      relay: circuitRelayServer({
+        reservations: { maxReservations: init.maxReservations ?? defaults.DEFAULT_MAX_RESERVATIONS },
+        maxInboundHopStreams: maxConnections,
+        maxOutboundStopStreams: maxConnections
+      }),
+      dht: kadDHT({
+        protocol: `${protocolPrefix}/kad/1.0.0`,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        providers: {
+          provideValidity: init.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS,
+          cleanupInterval: DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS
+        }
+      }),
+      pubsub: gossipsub({ runOnLimitedConnection: true, allowPublishToZeroTopicPeers: true })
+    }
+  })
+
+  const metrics = relayMetrics({
+    libp2p,
+    reservations: () => libp2p.services.relay.reservations.size,
+    topics: () => hub.topics().length,
+    datastore,
+    dhtPrefix: '/dht'
+  }, registry)
+  const hub = gossipHub({
+    topicPrefix: init.topicPrefix ?? defaults.DEFAULT_TOPIC_PREFIX,
+    maxTopics: init.maxTopics ?? defaults.DEFAULT_MAX_TOPICS,
+    onMessage: (topic, bytes) => { metrics.gossipMessage(topic, bytes) }
+  })(libp2p.services)
+
+  try {
+    await libp2p.start()
+  } catch (err: any) {
+    await Promise.resolve(libp2p.stop()).catch(() => {})
+    if (err.code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(String(err.message))) {
+      throw new RelayConfigError(`A listen port is already in use (${listenAddresses(init).join(', ')})`)
+    }
+    throw new RelayConfigError(`Could not listen on ${listenAddresses(init).join(', ')}: ${err.message}`)
+  }
+  hub.start()
+
+  let http: HttpSide | undefined
+  const httpPort = init.httpPort === undefined ? defaults.DEFAULT_RELAY_HTTP_PORT : init.httpPort
+  if (httpPort != null) {
+    try {
+      http = await startHttpSide({
+        host: init.httpHost ?? defaults.DEFAULT_RELAY_HTTP_HOST,
+        port: httpPort,
+        registry,
+        health: () => ({
+          status: 'ok',
+          peerId: libp2p.peerId.toString(),
+          multiaddrs: libp2p.getMultiaddrs().map(String),
+          connections: libp2p.getConnections().length,
+          reservations: libp2p.services.relay.reservations.size,
+          topics: hub.topics()
+        })
+      })
+    } catch (err: any) {
+      hub.stop()
+      await libp2p.stop()
+      throw new RelayConfigError(err.code === 'EADDRINUSE' ? `HTTP port ${httpPort} is already in use` : `Could not start the HTTP side port: ${err.message}`)
+    }
+  }
+  log('relay %p started', libp2p.peerId)
+
+  return {
+    peerId: libp2p.peerId,
+    libp2p,
+    httpUrl: http?.url,
+    multiaddrs: () => libp2p.getMultiaddrs(),
+    async stop () {
+      hub.stop()
+      await http?.close()
+      await libp2p.stop()
+      log('relay %p stopped', libp2p.peerId)
+    }
+  }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { RelayConfigError } from '../../relay/errors.ts'
+import { UsageError } from './options.ts'
+import { relayCommand } from './relay.ts'
+
+const HELP = `Usage: swarmsite <command> [options]
+
+Commands:
+  relay     run the swarm's relay / bootstrap node (swarmsite relay --help)
+
+Run 'swarmsite <command> --help' for a command's options.`
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  relay: relayCommand
+}
+
+async function main (argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name == null || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP + '\n')
+    return name == null ? 2 : 0
+  }
+  const command = commands[name]
+  if (command == null) throw new UsageError(`unknown command ${JSON.stringify(name)}; try 'swarmsite --help'`)
+  return command(rest)
+}
+
+main(process.argv.slice(2)).then(code => {
+  process.exitCode = code
+}, (err: any) => {
+  // bad input and environment problems get one line, never a stack trace
+  const known = err instanceof UsageError || err instanceof RelayConfigError || err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+  process.stderr.write(`swarmsite: error: ${known ? err.message : String(err?.message ?? err)}\n`)
+  if (!known && process.env.DEBUG != null) process.stderr.write(`${err?.stack}\n`)
+  process.exitCode = known ? 2 : 1
+})

@@ -1,0 +1,6 @@
+export { createSwarmNode, SwarmNode } from './node/swarm-node.ts'
+export type { SwarmNodeInit, ConnectionInfo, SwarmNodeStatus } from './node/swarm-node.ts'
+export type { SwarmNodeEvents, DhtMode, PeerConnectionDetail, RelayUnreachableDetail, RelayReservationDetail } from './node/events.ts'
+export type { DhtModeSetting } from './node/dht-mode.ts'
+export * from './node/errors.ts'
+export * as defaults from './node/constants.ts'

@@ -1,0 +1,48 @@
+/** Every default of the mesh runtime, in one place; all are overridable through `SwarmNodeInit`. */
+
+/** DHT protocol prefix: swarmsite nodes form their own DHT, apart from the public IPFS one. */
+export const DEFAULT_PROTOCOL_PREFIX = '/swarmsite'
+
+/** A node in DHT mode 'auto' turns server after this long with a reachable WebRTC address (ms). */
+export const DEFAULT_DHT_SERVER_AFTER_MS = 30_000
+
+/** Provider records outlive a tab by a little, not the 48 h of the public DHT (ms). */
+export const DEFAULT_PROVIDER_VALIDITY_MS = 10 * 60_000
+
+/** Records are re-provided well before they expire (ms). */
+export const DEFAULT_REPROVIDE_INTERVAL_MS = 4 * 60_000
+
+/** Expired provider records are swept this often (ms). */
+export const DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS = 60_000
+
+/** Dials our connection policy runs at once; more queue (count). */
+export const DEFAULT_DIAL_CONCURRENCY = 4
+
+/** Attempts per dial before it is reported failed (count). */
+export const DEFAULT_DIAL_ATTEMPTS = 3
+
+/** One dial attempt's deadline, WebRTC signalling included (ms). */
+export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
+
+/** First retry delay; doubles per attempt (ms). */
+export const DEFAULT_RETRY_BASE_DELAY_MS = 250
+
+/** Retry delays never grow past this (ms). */
+export const DEFAULT_RETRY_MAX_DELAY_MS = 30_000
+
+/** Open connections a node keeps at most (count). */
+export const DEFAULT_MAX_CONNECTIONS = 64
+
+/**
+ * WebRTC dial attempts a node makes over its whole life. Chromium refuses new
+ * RTCPeerConnections after ~500 per tab, failed ones included (count).
+ */
+export const DEFAULT_MAX_LIFETIME_WEBRTC_DIALS = 400
+
+/** How long start() waits for the first relay reservation before resolving anyway (ms). */
+export const DEFAULT_RESERVATION_WAIT_MS = 0
+
+/** Public STUN servers a browser uses when none are given; on loopback pass `iceServers: []`. */
+export const DEFAULT_ICE_SERVERS: RTCIceServer[] = [
+  { urls: ['stun:stun.l.google.com:19302', 'stun:global.stun.twilio.com:3478'] }
+]

@@ -1,0 +1,106 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { isPrivate } from '@libp2p/utils'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
+import {
+  DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS,
+  DEFAULT_PROVIDER_VALIDITY_MS,
+  DEFAULT_REPROVIDE_INTERVAL_MS
+} from './constants.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Libp2pOptions } from 'libp2p'
+
+export type SwarmServices = {
+  identify: Identify
+  identifyPush: unknown
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+export interface MeshOptions {
+  privateKey?: PrivateKey
+  iceServers: RTCIceServer[]
+  protocolPrefix: string
+  dhtServer: boolean
+  maxConnections: number
+  allowPrivateAddresses: boolean
+  allowInsecureWebSockets: boolean
+  providerValidityMs?: number
+  reprovideIntervalMs?: number
+}
+
+/**
+ * Lets a node dial what its bootstrap list implies it must: relays and peers on a
+ * private network in local setups, plain `ws://` when the relay offers only that.
+ * Browsers' libp2p default refuses both.
+ */
+export function meshConnectionGater (options: Pick<MeshOptions, 'allowPrivateAddresses' | 'allowInsecureWebSockets'>): ConnectionGater {
+  return {
+    denyDialMultiaddr: (ma: Multiaddr) => {
+      if (!options.allowInsecureWebSockets && WebSockets.matches(ma) && !WebSocketsSecure.matches(ma)) {
+        return true
+      }
+      return !options.allowPrivateAddresses && isPrivate(ma) === true
+    }
+  }
+}
+
+/** The libp2p description of a swarm node: the same in browsers and Node. */
+export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmServices> {
+  const limitedOk = { runOnLimitedConnection: true }
+  return {
+    ...(options.privateKey != null ? { privateKey: options.privateKey } : {}),
+    start: false,
+    addresses: {
+      // a reservation on a relay makes us reachable; '/webrtc' upgrades relayed dials
+      listen: ['/p2p-circuit', '/webrtc']
+    },
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: { iceServers: options.iceServers } }),
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: meshConnectionGater(options),
+    connectionManager: {
+      maxConnections: options.maxConnections
+    },
+    services: {
+      identify: identify(limitedOk),
+      identifyPush: identifyPush(limitedOk),
+      ping: ping(limitedOk),
+      dht: kadDHT({
+        protocol: `${options.protocolPrefix}/kad/1.0.0`,
+        clientMode: !options.dhtServer,
+        peerInfoMapper: options.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
+        providers: {
+          provideValidity: options.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS,
+          cleanupInterval: DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS
+        },
+        reprovide: {
+          interval: options.reprovideIntervalMs ?? DEFAULT_REPROVIDE_INTERVAL_MS,
+          validity: options.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS
+        }
+      }),
+      pubsub: gossipsub({
+        ...limitedOk,
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false
+      })
+    }
+  }
+}

@@ -1,0 +1,280 @@
+import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
+import { createLibp2p } from 'libp2p'
+import { TypedEventEmitter, setMaxListeners } from 'main-event'
+import { raceSignal } from 'race-signal'
+import { isInsecureBootstrap, isPrivateBootstrap, parseBootstrap } from './bootstrap.ts'
+import { connectionPolicy, isDirect } from './connection-policy.ts'
+import * as defaults from './constants.ts'
+import { dhtModeController } from './dht-mode.ts'
+import { InvalidConfigError, NodeNotStartedError } from './errors.ts'
+import { meshLibp2pOptions } from './libp2p-options.ts'
+import { relayKeeper } from './relay-keeper.ts'
+import type { BootstrapAddress } from './bootstrap.ts'
+import type { ConnectionPolicy } from './connection-policy.ts'
+import type { DhtModeController, DhtModeSetting } from './dht-mode.ts'
+import type { DhtMode, PeerConnectionDetail, SwarmNodeEvents } from './events.ts'
+import type { SwarmServices } from './libp2p-options.ts'
+import type { RelayKeeper } from './relay-keeper.ts'
+import type { AbortOptions, Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { CID } from 'multiformats/cid'
+
+const log = logger('swarmsite:node')
+
+export interface SwarmNodeInit {
+  /** Relay multiaddrs ending in /p2p/<peer id>; the only required option. */
+  bootstrap: Array<string | Multiaddr>
+  /** ICE servers for WebRTC; on loopback or a LAN pass `[]`. */
+  iceServers?: RTCIceServer[]
+  /** 'auto' (default) serves the DHT once reachable for `dhtServerAfterMs`. */
+  dhtMode?: DhtModeSetting
+  dhtServerAfterMs?: number
+  /** Keeps a swarm's DHT apart from others: the DHT protocol is `<prefix>/kad/1.0.0`. */
+  protocolPrefix?: string
+  maxConnections?: number
+  dialConcurrency?: number
+  dialAttempts?: number
+  dialTimeoutMs?: number
+  retryBaseDelayMs?: number
+  retryMaxDelayMs?: number
+  maxLifetimeWebRTCDials?: number
+  providerValidityMs?: number
+  reprovideIntervalMs?: number
+  /** Dial private and loopback addresses; defaults to true when a bootstrap relay is on one. */
+  allowPrivateAddresses?: boolean
+  /** Dial plain ws:// addresses; defaults to true when a bootstrap relay is reached that way. */
+  allowInsecureWebSockets?: boolean
+  /** A fixed identity; a fresh one is made per node otherwise. */
+  privateKey?: PrivateKey
+}
+
+export interface ConnectionInfo extends PeerConnectionDetail {
+  transport: 'webrtc' | 'websockets' | 'tcp' | 'circuit' | 'other'
+}
+
+export type SwarmNodeStatus = 'stopped' | 'starting' | 'started' | 'stopping'
+
+function transportOf (connection: Connection): ConnectionInfo['transport'] {
+  const names = connection.remoteAddr.getComponents().map(c => c.name)
+  if (names.includes('webrtc')) return 'webrtc'
+  if (names.includes('p2p-circuit')) return 'circuit'
+  if (names.includes('ws') || names.includes('wss') || names.includes('tls')) return 'websockets'
+  if (names.includes('tcp')) return 'tcp'
+  return 'other'
+}
+
+function relayOf (address: Multiaddr): string | undefined {
+  const components = address.getComponents()
+  const circuitAt = components.findIndex(c => c.name === 'p2p-circuit')
+  return circuitAt > 0 ? components.slice(0, circuitAt).findLast(c => c.name === 'p2p')?.value : undefined
+}
+
+function positive (name: string, value: number | undefined, fallback: number): number {
+  if (value == null) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidConfigError(`${name} must be a non-negative number, got ${String(value)}`)
+  }
+  return value
+}
+
+/**
+ * A swarm node: a libp2p node for browsers and Node that reaches other visitors over
+ * WebRTC through relays, serves and queries a Kademlia DHT and speaks gossipsub.
+ */
+export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
+  readonly libp2p: Libp2p<SwarmServices>
+  readonly bootstrap: BootstrapAddress[]
+  private readonly policy: ConnectionPolicy
+  private readonly keeper: RelayKeeper
+  private readonly dhtMode: DhtModeController
+  private reservedRelays = new Set<string>()
+  private _status: SwarmNodeStatus = 'stopped'
+  private readonly unlisten: Array<() => void> = []
+
+  constructor (libp2p: Libp2p<SwarmServices>, bootstrap: BootstrapAddress[], init: SwarmNodeInit) {
+    super()
+    setMaxListeners(Infinity, this)
+    this.libp2p = libp2p
+    this.bootstrap = bootstrap
+    const retryBaseDelayMs = positive('retryBaseDelayMs', init.retryBaseDelayMs, defaults.DEFAULT_RETRY_BASE_DELAY_MS)
+    const retryMaxDelayMs = positive('retryMaxDelayMs', init.retryMaxDelayMs, defaults.DEFAULT_RETRY_MAX_DELAY_MS)
+    const dialTimeoutMs = positive('dialTimeoutMs', init.dialTimeoutMs, defaults.DEFAULT_DIAL_TIMEOUT_MS)
+    this.policy = connectionPolicy({
+      relays: bootstrap,
+      concurrency: positive('dialConcurrency', init.dialConcurrency, defaults.DEFAULT_DIAL_CONCURRENCY),
+      attempts: positive('dialAttempts', init.dialAttempts, defaults.DEFAULT_DIAL_ATTEMPTS),
+      dialTimeoutMs,
+      retryBaseDelayMs,
+      retryMaxDelayMs,
+      maxConnections: positive('maxConnections', init.maxConnections, defaults.DEFAULT_MAX_CONNECTIONS),
+      maxLifetimeWebRTCDials: positive('maxLifetimeWebRTCDials', init.maxLifetimeWebRTCDials, defaults.DEFAULT_MAX_LIFETIME_WEBRTC_DIALS),
+      onRetry: detail => this.safeDispatchEvent('dial:retry', { detail })
+    })({
+      dial: async (ma, options) => libp2p.dial(ma, options),
+      getConnections: peerId => libp2p.getConnections(peerId),
+      peerStore: libp2p.peerStore
+    })
+    this.keeper = relayKeeper({
+      relays: bootstrap,
+      dialTimeoutMs,
+      retryBaseDelayMs,
+      retryMaxDelayMs,
+      onConnected: relay => this.safeDispatchEvent('relay:connected', { detail: { relay } }),
+      onUnreachable: detail => this.safeDispatchEvent('relay:unreachable', { detail })
+    })({
+      dial: async (ma, options) => libp2p.dial(ma, options),
+      getConnections: peerId => libp2p.getConnections(peerId),
+      events: libp2p
+    })
+    this.dhtMode = dhtModeController({
+      mode: init.dhtMode ?? 'auto',
+      serverAfterMs: positive('dhtServerAfterMs', init.dhtServerAfterMs, defaults.DEFAULT_DHT_SERVER_AFTER_MS),
+      onChange: mode => this.safeDispatchEvent('dht:mode', { detail: { mode } })
+    })({
+      dht: libp2p.services.dht,
+      isReachable: () => this.isReachable(),
+      events: libp2p
+    })
+  }
+
+  get peerId (): PeerId { return this.libp2p.peerId }
+  get status (): SwarmNodeStatus { return this._status }
+  get dhtModeNow (): DhtMode { return this.dhtMode.mode }
+  get webRTCDials (): number { return this.policy.webRTCDials }
+
+  /** Our own addresses: relayed circuit addresses and their `/webrtc` forms. */
+  getMultiaddrs (): Multiaddr[] { return this.libp2p.getMultiaddrs() }
+
+  /** Peer ids of the relays holding a reservation for us. */
+  reservations (): string[] { return [...this.reservedRelays] }
+
+  /** True when other peers can open a direct WebRTC connection to us. */
+  isReachable (): boolean { return this.getMultiaddrs().some(ma => WebRTC.matches(ma)) }
+
+  connections (): ConnectionInfo[] {
+    return this.libp2p.getConnections().filter(c => c.status === 'open').map(c => ({
+      peerId: c.remotePeer, direct: isDirect(c), remoteAddr: c.remoteAddr, transport: transportOf(c)
+    }))
+  }
+
+  async start (): Promise<void> {
+    if (this._status !== 'stopped') return
+    this._status = 'starting'
+    this.listen('connection:open', (evt: CustomEvent<Connection>) => {
+      const c = evt.detail
+      this.safeDispatchEvent('peer:connect', { detail: { peerId: c.remotePeer, direct: isDirect(c), remoteAddr: c.remoteAddr } })
+    })
+    this.listen('peer:disconnect', (evt: CustomEvent<PeerId>) => {
+      this.safeDispatchEvent('peer:disconnect', { detail: { peerId: evt.detail } })
+    })
+    this.listen('self:peer:update', () => { this.updateReservations() })
+    await this.libp2p.start()
+    this.keeper.start()
+    this.dhtMode.start()
+    this._status = 'started'
+    log('started %p', this.peerId)
+  }
+
+  async stop (): Promise<void> {
+    if (this._status !== 'started') return
+    this._status = 'stopping'
+    this.dhtMode.stop()
+    this.policy.stop()
+    await this.keeper.stop()
+    for (const off of this.unlisten.splice(0)) off()
+    await this.libp2p.stop()
+    this.reservedRelays.clear()
+    this._status = 'stopped'
+    log('stopped %p', this.peerId)
+  }
+
+  /** Resolves once a relay holds a reservation for us and we have a `/webrtc` address. */
+  async waitUntilReachable (options: AbortOptions = {}): Promise<Multiaddr[]> {
+    this.assertStarted()
+    if (this.isReachable()) return this.getMultiaddrs()
+    const reachable = new Promise<Multiaddr[]>(resolve => {
+      const check = (): void => {
+        if (!this.isReachable()) return
+        this.libp2p.removeEventListener('self:peer:update', check)
+        resolve(this.getMultiaddrs())
+      }
+      this.libp2p.addEventListener('self:peer:update', check)
+      options.signal?.addEventListener('abort', () => { this.libp2p.removeEventListener('self:peer:update', check) }, { once: true })
+    })
+    return raceSignal(reachable, options.signal)
+  }
+
+  /** Opens (or reuses) a direct WebRTC connection to a peer, with retries and limits. */
+  async dial (peer: PeerId | string, options: AbortOptions = {}): Promise<ConnectionInfo> {
+    this.assertStarted()
+    const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    const c = await this.policy.dialDirect(peerId, options)
+    return { peerId: c.remotePeer, direct: isDirect(c), remoteAddr: c.remoteAddr, transport: transportOf(c) }
+  }
+
+  /** Announces in the DHT that we hold `cid`. */
+  async provide (cid: CID, options: AbortOptions = {}): Promise<void> {
+    this.assertStarted()
+    await this.libp2p.contentRouting.provide(cid, options)
+  }
+
+  /** Peers the DHT knows to hold `cid`, as they are found. */
+  async * findProviders (cid: CID, options: AbortOptions = {}): AsyncGenerator<PeerId> {
+    this.assertStarted()
+    for await (const provider of this.libp2p.contentRouting.findProviders(cid, options)) {
+      yield provider.id
+    }
+  }
+
+  private updateReservations (): void {
+    const now = new Set(this.getMultiaddrs().filter(ma => Circuit.matches(ma) || WebRTC.matches(ma)).map(relayOf).filter((r): r is string => r != null))
+    for (const relay of now) {
+      if (!this.reservedRelays.has(relay)) {
+        this.safeDispatchEvent('relay:reserved', { detail: { relay: peerIdFromString(relay), addresses: this.getMultiaddrs().filter(ma => relayOf(ma) === relay) } })
+      }
+    }
+    for (const relay of this.reservedRelays) {
+      if (!now.has(relay)) this.safeDispatchEvent('relay:reservation-lost', { detail: { relay: peerIdFromString(relay) } })
+    }
+    this.reservedRelays = now
+  }
+
+  private listen<E extends 'connection:open' | 'peer:disconnect' | 'self:peer:update'>(type: E, handler: (evt: any) => void): void {
+    this.libp2p.addEventListener(type, handler)
+    this.unlisten.push(() => { this.libp2p.removeEventListener(type, handler) })
+  }
+
+  private assertStarted (): void {
+    if (this._status !== 'started') throw new NodeNotStartedError()
+  }
+}
+
+/** Builds a swarm node from one description, for browsers and Node alike. Call `start()` next. */
+export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> {
+  if (init == null || typeof init !== 'object') {
+    throw new InvalidConfigError('createSwarmNode needs an options object with at least { bootstrap: [relay multiaddr] }')
+  }
+  const bootstrap = parseBootstrap(init.bootstrap, { allowTcp: typeof window === 'undefined' })
+  const dhtMode = init.dhtMode ?? 'auto'
+  if (!['auto', 'server', 'client'].includes(dhtMode)) {
+    throw new InvalidConfigError(`dhtMode must be 'auto', 'server' or 'client', got ${JSON.stringify(dhtMode)}`)
+  }
+  const protocolPrefix = init.protocolPrefix ?? defaults.DEFAULT_PROTOCOL_PREFIX
+  if (!/^\/[\w.-]+(\/[\w.-]+)*$/.test(protocolPrefix)) {
+    throw new InvalidConfigError(`protocolPrefix must look like '/my-site', got ${JSON.stringify(protocolPrefix)}`)
+  }
+  const libp2p = await createLibp2p(meshLibp2pOptions({
+    privateKey: init.privateKey,
+    iceServers: init.iceServers ?? defaults.DEFAULT_ICE_SERVERS,
+    protocolPrefix,
+    dhtServer: dhtMode === 'server',
+    maxConnections: positive('maxConnections', init.maxConnections, defaults.DEFAULT_MAX_CONNECTIONS) + bootstrap.length,
+    allowPrivateAddresses: init.allowPrivateAddresses ?? isPrivateBootstrap(bootstrap),
+    allowInsecureWebSockets: init.allowInsecureWebSockets ?? isInsecureBootstrap(bootstrap),
+    providerValidityMs: init.providerValidityMs,
+    reprovideIntervalMs: init.reprovideIntervalMs
+  }))
+  return new SwarmNode(libp2p, bootstrap, init)
+}
