@@ -37,6 +37,15 @@ export interface ConnectionPolicy {
   stop(): void
 }
 
+/**
+ * Peer store addresses often lack the trailing /p2p/<peer>; a circuit address without it
+ * names the relay as the peer, and libp2p would hand back our relay connection.
+ */
+function withPeerId (ma: Multiaddr, peerId: PeerId): Multiaddr {
+  const last = ma.getComponents().at(-1)
+  return last?.name === 'p2p' && last.value === peerId.toString() ? ma : ma.encapsulate(`/p2p/${peerId.toString()}`)
+}
+
 export function isDirect (connection: Connection): boolean {
   return connection.limits == null && connection.status === 'open'
 }
@@ -59,7 +68,7 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
 
     const webRTCAddresses = async (peerId: PeerId): Promise<Multiaddr[]> => {
       const known = await components.peerStore.get(peerId).then(
-        peer => peer.addresses.map(a => a.multiaddr).filter(ma => WebRTC.matches(ma)),
+        peer => peer.addresses.map(a => withPeerId(a.multiaddr, peerId)).filter(ma => WebRTC.matches(ma)),
         () => [] as Multiaddr[]
       )
       // any relay we use can carry the WebRTC signalling if the peer holds a reservation there
@@ -85,7 +94,7 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
           webRTCDials++
           try {
             const connection = await components.dial(ma, { signal: AbortSignal.any([signal, AbortSignal.timeout(init.dialTimeoutMs)]) })
-            if (isDirect(connection)) return connection
+            if (isDirect(connection) && connection.remotePeer.equals(peerId)) return connection
             lastError = new DialFailedError(`Dial to ${ma.toString()} gave a relayed connection, not a direct one`)
           } catch (err: any) {
             signal.throwIfAborted()

@@ -1,7 +1,5 @@
 import { logger } from '@libp2p/logger'
 import type { DhtMode } from './events.ts'
-import type { Libp2pEvents } from '@libp2p/interface'
-import type { TypedEventTarget } from 'main-event'
 
 const log = logger('swarmsite:dht-mode')
 
@@ -18,7 +16,8 @@ export interface DhtModeComponents {
   dht: { getMode(): DhtMode, setMode(mode: DhtMode): Promise<void> }
   /** Whether other peers can reach this node directly (it has a /webrtc address). */
   isReachable(): boolean
-  events: TypedEventTarget<Libp2pEvents>
+  /** Subscribes to changes of our own addresses; returns the unsubscribe function. */
+  onAddressChange(callback: () => void): () => void
 }
 
 export interface DhtModeController {
@@ -37,6 +36,7 @@ export function dhtModeController (init: DhtModeInit): (components: DhtModeCompo
   return (components) => {
     let timer: ReturnType<typeof setTimeout> | undefined
     let running = false
+    let unwatch: (() => void) | undefined
 
     const setMode = (mode: DhtMode): void => {
       if (!running || components.dht.getMode() === mode) return
@@ -69,14 +69,15 @@ export function dhtModeController (init: DhtModeInit): (components: DhtModeCompo
       start () {
         running = true
         if (init.mode !== 'auto') return
-        components.events.addEventListener('self:peer:update', evaluate)
+        unwatch = components.onAddressChange(evaluate)
         evaluate()
       },
       stop () {
         running = false
         clearTimeout(timer)
         timer = undefined
-        components.events.removeEventListener('self:peer:update', evaluate)
+        unwatch?.()
+        unwatch = undefined
       }
     }
   }

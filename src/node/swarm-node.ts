@@ -11,6 +11,7 @@ import { dhtModeController } from './dht-mode.ts'
 import { InvalidConfigError, NodeNotStartedError } from './errors.ts'
 import { meshLibp2pOptions } from './libp2p-options.ts'
 import { relayKeeper } from './relay-keeper.ts'
+import { webRTCRuntime } from './webrtc-runtime.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { ConnectionPolicy } from './connection-policy.ts'
 import type { DhtModeController, DhtModeSetting } from './dht-mode.ts'
@@ -69,6 +70,20 @@ function relayOf (address: Multiaddr): string | undefined {
   const components = address.getComponents()
   const circuitAt = components.findIndex(c => c.name === 'p2p-circuit')
   return circuitAt > 0 ? components.slice(0, circuitAt).findLast(c => c.name === 'p2p')?.value : undefined
+}
+
+/**
+ * Calls back whenever our own addresses may have changed. Transport events come at once;
+ * libp2p debounces self:peer:update by a second, so it only catches what they miss.
+ */
+function watchAddresses (libp2p: Libp2p<SwarmServices>, callback: () => void): () => void {
+  const types = ['transport:listening', 'transport:close', 'self:peer:update'] as const
+  for (const type of types) libp2p.addEventListener(type, callback)
+  return () => { for (const type of types) libp2p.removeEventListener(type, callback) }
+}
+
+function relaysIn (addresses: Multiaddr[]): Set<string> {
+  return new Set(addresses.filter(ma => Circuit.matches(ma) || WebRTC.matches(ma)).map(relayOf).filter((r): r is string => r != null))
 }
 
 function positive (name: string, value: number | undefined, fallback: number): number {
@@ -135,7 +150,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     })({
       dht: libp2p.services.dht,
       isReachable: () => this.isReachable(),
-      events: libp2p
+      onAddressChange: callback => watchAddresses(libp2p, callback)
     })
   }
 
@@ -148,7 +163,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   getMultiaddrs (): Multiaddr[] { return this.libp2p.getMultiaddrs() }
 
   /** Peer ids of the relays holding a reservation for us. */
-  reservations (): string[] { return [...this.reservedRelays] }
+  reservations (): string[] { return [...relaysIn(this.getMultiaddrs())] }
 
   /** True when other peers can open a direct WebRTC connection to us. */
   isReachable (): boolean { return this.getMultiaddrs().some(ma => WebRTC.matches(ma)) }
@@ -169,7 +184,8 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this.listen('peer:disconnect', (evt: CustomEvent<PeerId>) => {
       this.safeDispatchEvent('peer:disconnect', { detail: { peerId: evt.detail } })
     })
-    this.listen('self:peer:update', () => { this.updateReservations() })
+    this.unlisten.push(watchAddresses(this.libp2p, () => { this.updateReservations() }))
+    webRTCRuntime.acquire()
     await this.libp2p.start()
     this.keeper.start()
     this.dhtMode.start()
@@ -185,6 +201,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     await this.keeper.stop()
     for (const off of this.unlisten.splice(0)) off()
     await this.libp2p.stop()
+    webRTCRuntime.release()
     this.reservedRelays.clear()
     this._status = 'stopped'
     log('stopped %p', this.peerId)
@@ -195,13 +212,12 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this.assertStarted()
     if (this.isReachable()) return this.getMultiaddrs()
     const reachable = new Promise<Multiaddr[]>(resolve => {
-      const check = (): void => {
+      const unwatch = watchAddresses(this.libp2p, () => {
         if (!this.isReachable()) return
-        this.libp2p.removeEventListener('self:peer:update', check)
+        unwatch()
         resolve(this.getMultiaddrs())
-      }
-      this.libp2p.addEventListener('self:peer:update', check)
-      options.signal?.addEventListener('abort', () => { this.libp2p.removeEventListener('self:peer:update', check) }, { once: true })
+      })
+      options.signal?.addEventListener('abort', unwatch, { once: true })
     })
     return raceSignal(reachable, options.signal)
   }
@@ -229,7 +245,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   }
 
   private updateReservations (): void {
-    const now = new Set(this.getMultiaddrs().filter(ma => Circuit.matches(ma) || WebRTC.matches(ma)).map(relayOf).filter((r): r is string => r != null))
+    const now = relaysIn(this.getMultiaddrs())
     for (const relay of now) {
       if (!this.reservedRelays.has(relay)) {
         this.safeDispatchEvent('relay:reserved', { detail: { relay: peerIdFromString(relay), addresses: this.getMultiaddrs().filter(ma => relayOf(ma) === relay) } })
@@ -241,7 +257,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this.reservedRelays = now
   }
 
-  private listen<E extends 'connection:open' | 'peer:disconnect' | 'self:peer:update'>(type: E, handler: (evt: any) => void): void {
+  private listen<E extends 'connection:open' | 'peer:disconnect'>(type: E, handler: (evt: any) => void): void {
     this.libp2p.addEventListener(type, handler)
     this.unlisten.push(() => { this.libp2p.removeEventListener(type, handler) })
   }

@@ -1,0 +1,5 @@
+/** Browsers manage their own WebRTC stack: nothing to acquire or release. */
+export const webRTCRuntime = {
+  acquire (): void {},
+  release (): void {}
+}
