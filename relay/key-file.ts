@@ -9,6 +9,10 @@ import type { PrivateKey } from '@libp2p/interface'
  * relay's peer id, and so its multiaddrs, stay the same across restarts.
  */
 export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey, created: boolean }> {
+  return loadOrCreate(path, true)
+}
+
+async function loadOrCreate (path: string, mayRetry: boolean): Promise<{ key: PrivateKey, created: boolean }> {
   let bytes: Uint8Array
   try {
     bytes = await readFile(path)
@@ -22,17 +26,24 @@ export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey,
       // 'wx': never overwrite a key another process wrote meanwhile
       await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
     } catch (err: any) {
-      if (err.code === 'EEXIST') return loadOrCreateKey(path)
-      throw new RelayConfigError(`Cannot create key file ${path}: ${err.code ?? err.message}`)
+      // EEXIST: another process created it meanwhile, so read that one; only once, since a
+      // dangling symlink also gives ENOENT on read and EEXIST on create, forever
+      if (err.code === 'EEXIST' && mayRetry) return loadOrCreate(path, false)
+      throw new RelayConfigError(`Cannot create key file ${path}: ${err.code === 'EEXIST' ? 'EEXIST (a dangling symlink?)' : err.code ?? err.message}`)
     }
     return { key, created: true }
   }
+  let key: PrivateKey
   try {
-    const key = privateKeyFromProtobuf(bytes)
-    // a key readable by others is a key others may copy: tighten it
-    if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600)
-    return { key, created: false }
+    key = privateKeyFromProtobuf(bytes)
   } catch (err: any) {
     throw new RelayConfigError(`Key file ${path} does not hold a libp2p private key (${err.message})`)
   }
+  try {
+    // a key readable by others is a key others may copy: tighten it
+    if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600)
+  } catch (err: any) {
+    throw new RelayConfigError(`Key file ${path} is readable by others and cannot be restricted to mode 0600: ${err.code ?? err.message}`)
+  }
+  return { key, created: false }
 }

@@ -12,7 +12,7 @@ import { webSockets } from '@libp2p/websockets'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
-import { DEFAULT_PROTOCOL_PREFIX, DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS, DEFAULT_PROVIDER_VALIDITY_MS } from '../src/node/constants.ts'
+import { DEFAULT_PING_STREAMS_PER_CONNECTION, DEFAULT_PING_TIMEOUT_MIN_MS, DEFAULT_PROTOCOL_PREFIX, DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS, DEFAULT_PROVIDER_VALIDITY_MS } from '../src/node/constants.ts'
 import * as defaults from './constants.ts'
 import { RelayConfigError } from './errors.ts'
 import { gossipHub } from './gossip-hub.ts'
@@ -101,6 +101,9 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     streamMuxers: [yamux()],
     // a relay dials back whoever its DHT names, private addresses included
     connectionGater: { denyDialMultiaddr: () => false },
+    connectionMonitor: {
+      pingTimeout: { minTimeout: DEFAULT_PING_TIMEOUT_MIN_MS }
+    },
     connectionManager: {
       maxConnections,
       inboundConnectionThreshold: defaults.DEFAULT_INBOUND_CONNECTION_THRESHOLD,
@@ -110,7 +113,7 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     services: {
       identify: identify({ runOnLimitedConnection: true }),
       identifyPush: identifyPush({ runOnLimitedConnection: true }),
-      ping: ping({ runOnLimitedConnection: true }),
+      ping: ping({ runOnLimitedConnection: true, maxInboundStreams: DEFAULT_PING_STREAMS_PER_CONNECTION, maxOutboundStreams: DEFAULT_PING_STREAMS_PER_CONNECTION }),
       relay: circuitRelayServer({
         reservations: { maxReservations: init.maxReservations ?? defaults.DEFAULT_MAX_RESERVATIONS },
         maxInboundHopStreams: maxConnections,

@@ -30,7 +30,9 @@ main(process.argv.slice(2)).then(code => {
 }, (err: any) => {
   // bad input and environment problems get one line, never a stack trace
   const known = err instanceof UsageError || err instanceof RelayConfigError || err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
-  process.stderr.write(`swarmsite: error: ${known ? err.message : String(err?.message ?? err)}\n`)
+  // some messages (parseArgs' "ambiguous" one) span lines: keep the promise of one line
+  const message = String(known ? err.message : err?.message ?? err).trim().replace(/\s*\n\s*/g, ' ')
+  process.stderr.write(`swarmsite: error: ${message}\n`)
   if (!known && process.env.DEBUG != null) process.stderr.write(`${err?.stack}\n`)
   process.exitCode = known ? 2 : 1
 })

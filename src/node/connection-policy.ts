@@ -24,7 +24,7 @@ export interface ConnectionPolicyInit {
 }
 
 export interface ConnectionPolicyComponents {
-  dial(ma: Multiaddr, options: AbortOptions): Promise<Connection>
+  dial(ma: Multiaddr, options: AbortOptions & { onProgress?(evt: { type: string }): void }): Promise<Connection>
   getConnections(peerId?: PeerId): Connection[]
   peerStore: Pick<PeerStore, 'get'>
 }
@@ -61,6 +61,8 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
     const queue = new Queue<Connection, AbortOptions>({ concurrency: init.concurrency })
     const pending = new Map<string, Promise<Connection>>()
     const shutdown = new AbortController()
+    // relay connections don't count against maxConnections (libp2p's own limit adds them on top)
+    const relayIds = new Set(init.relays.map(r => r.peerId))
     let webRTCDials = 0
 
     const directConnection = (peerId: PeerId): Connection | undefined =>
@@ -92,14 +94,19 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
             throw new ConnectionLimitError(`This node has made ${webRTCDials} WebRTC dials, its lifetime limit; browsers refuse more RTCPeerConnections per page`)
           }
           webRTCDials++
+          // the last step reached tells a hung dial (signalling, ICE, encryption) from a refused one
+          let lastStep = 'start'
           try {
-            const connection = await components.dial(ma, { signal: AbortSignal.any([signal, AbortSignal.timeout(init.dialTimeoutMs)]) })
+            const connection = await components.dial(ma, {
+              signal: AbortSignal.any([signal, AbortSignal.timeout(init.dialTimeoutMs)]),
+              onProgress: (evt: { type: string }) => { lastStep = evt.type }
+            })
             if (isDirect(connection) && connection.remotePeer.equals(peerId)) return connection
             lastError = new DialFailedError(`Dial to ${ma.toString()} gave a relayed connection, not a direct one`)
           } catch (err: any) {
             signal.throwIfAborted()
-            lastError = err
-            log('dial %a failed - %e', ma, err)
+            lastError = new DialFailedError(`${err.name}: ${err.message} (after ${lastStep})`, { cause: err })
+            log('dial %a failed after %s - %e', ma, lastStep, err)
           }
         }
         if (attempt < init.attempts) {
@@ -116,7 +123,7 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
       async dialDirect (peerId, options = {}) {
         const existing = directConnection(peerId)
         if (existing != null) return existing
-        const open = new Set(components.getConnections().filter(isDirect).map(c => c.remotePeer.toString()))
+        const open = new Set(components.getConnections().filter(isDirect).map(c => c.remotePeer.toString()).filter(peer => !relayIds.has(peer)))
         if (open.size >= init.maxConnections) {
           throw new ConnectionLimitError(`Already connected directly to ${open.size} peers, the limit (maxConnections)`)
         }

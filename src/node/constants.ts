@@ -16,13 +16,13 @@ export const DEFAULT_REPROVIDE_INTERVAL_MS = 4 * 60_000
 export const DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS = 60_000
 
 /** Dials our connection policy runs at once; more queue (count). */
-export const DEFAULT_DIAL_CONCURRENCY = 4
+export const DEFAULT_DIAL_CONCURRENCY = 2
 
 /** Attempts per dial before it is reported failed (count). */
 export const DEFAULT_DIAL_ATTEMPTS = 3
 
 /** One dial attempt's deadline, WebRTC signalling included (ms). */
-export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
+export const DEFAULT_DIAL_TIMEOUT_MS = 20_000
 
 /** First retry delay; doubles per attempt (ms). */
 export const DEFAULT_RETRY_BASE_DELAY_MS = 250
@@ -46,3 +46,26 @@ export const DEFAULT_RESERVATION_WAIT_MS = 0
 export const DEFAULT_ICE_SERVERS: RTCIceServer[] = [
   { urls: ['stun:stun.l.google.com:19302', 'stun:global.stun.twilio.com:3478'] }
 ]
+
+/**
+ * Inbound connections accepted per second from one host. Every relayed connection
+ * arrives "from" the relay's address, so libp2p's default of 5 throttles a busy page.
+ */
+export const DEFAULT_INBOUND_CONNECTION_THRESHOLD = 100
+
+/** Inbound connections being upgraded at once (libp2p's default is 10) (count). */
+export const DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS = 32
+
+/**
+ * Ping streams per connection and direction. libp2p's connection monitor pings every
+ * connection every 10 s over the same protocol, and aborts the connection when it can't
+ * open a stream; with the ping service's default of 1, one slow ping under load is
+ * enough to drop a healthy relay connection (count).
+ */
+export const DEFAULT_PING_STREAMS_PER_CONNECTION = 8
+
+/**
+ * libp2p's connection monitor aborts a connection whose ping takes longer than this;
+ * its default of 5 s drops healthy connections of a busy (CPU-starved) tab (ms).
+ */
+export const DEFAULT_PING_TIMEOUT_MIN_MS = 20_000

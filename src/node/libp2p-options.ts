@@ -10,6 +10,10 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
 import {
+  DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+  DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
+  DEFAULT_PING_STREAMS_PER_CONNECTION,
+  DEFAULT_PING_TIMEOUT_MIN_MS,
   DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS,
   DEFAULT_PROVIDER_VALIDITY_MS,
   DEFAULT_REPROVIDE_INTERVAL_MS
@@ -60,7 +64,6 @@ export function meshConnectionGater (options: Pick<MeshOptions, 'allowPrivateAdd
 
 /** The libp2p description of a swarm node: the same in browsers and Node. */
 export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmServices> {
-  const limitedOk = { runOnLimitedConnection: true }
   return {
     ...(options.privateKey != null ? { privateKey: options.privateKey } : {}),
     start: false,
@@ -76,13 +79,20 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: meshConnectionGater(options),
+    connectionMonitor: {
+      pingTimeout: { minTimeout: DEFAULT_PING_TIMEOUT_MIN_MS }
+    },
     connectionManager: {
-      maxConnections: options.maxConnections
+      maxConnections: options.maxConnections,
+      inboundConnectionThreshold: DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+      maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS
     },
     services: {
-      identify: identify(limitedOk),
-      identifyPush: identifyPush(limitedOk),
-      ping: ping(limitedOk),
+      // nothing but WebRTC signalling runs over relayed (limited) connections: every
+      // relayed byte costs the relay CPU, and the relay resets circuits past 128 KiB
+      identify: identify(),
+      identifyPush: identifyPush(),
+      ping: ping({ maxInboundStreams: DEFAULT_PING_STREAMS_PER_CONNECTION, maxOutboundStreams: DEFAULT_PING_STREAMS_PER_CONNECTION }),
       dht: kadDHT({
         protocol: `${options.protocolPrefix}/kad/1.0.0`,
         clientMode: !options.dhtServer,
@@ -97,7 +107,6 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
         }
       }),
       pubsub: gossipsub({
-        ...limitedOk,
         allowPublishToZeroTopicPeers: true,
         emitSelf: false
       })

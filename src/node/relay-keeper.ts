@@ -31,7 +31,8 @@ export interface RelayKeeper {
 /**
  * Keeps a connection open to every bootstrap relay: dials each, and when a dial fails
  * or an open connection drops, retries with capped exponential backoff for as long as
- * the node runs. Failures are reported through `onUnreachable`, never thrown.
+ * the node runs (connections that keep dropping soon after opening back off too).
+ * Failures are reported through `onUnreachable`, never thrown.
  */
 export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperComponents) => RelayKeeper {
   return (components) => {
@@ -57,14 +58,21 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
 
     const keep = async (relay: BootstrapAddress, signal: AbortSignal): Promise<void> => {
       let attempt = 0
+      let drops = 0
       while (!signal.aborted) {
         try {
           await components.dial(relay.multiaddr, { signal: AbortSignal.any([signal, AbortSignal.timeout(init.dialTimeoutMs)]) })
           attempt = 0
           log('connected to relay %a', relay.multiaddr)
           init.onConnected(relay.multiaddr)
+          const connectedAt = Date.now()
           await waitForDisconnect(relay, signal)
-          if (!signal.aborted) log('lost relay %a, reconnecting', relay.multiaddr)
+          if (signal.aborted) return
+          // a relay that drops us at once (full, restarting) must not be redialled in a tight loop
+          drops = Date.now() - connectedAt >= init.retryMaxDelayMs ? 1 : drops + 1
+          const redialInMs = backoffDelay(drops, init.retryBaseDelayMs, init.retryMaxDelayMs)
+          log('lost relay %a, reconnecting in %d ms', relay.multiaddr, redialInMs)
+          await sleep(redialInMs, signal).catch(() => {})
         } catch (err: any) {
           if (signal.aborted) return
           attempt++
