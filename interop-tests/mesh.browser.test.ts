@@ -67,10 +67,15 @@ describe(`real Chromium: ${PAGES} pages and the relay binary`, { timeout: 300_00
       assert.equal(result.transport, 'webrtc')
       assert.equal(result.direct, true)
     }
+    // the dialled side finishes its half of the upgrade a little after the dialler
     for (const p of swarm.pages) {
-      const direct = new Set((await p.call<Array<{ peerId: string, transport: string, direct: boolean }>>('connections'))
+      const directPeers = async (): Promise<Set<string>> => new Set((await p.call<Array<{ peerId: string, transport: string, direct: boolean }>>('connections'))
         .filter(c => c.direct && c.transport === 'webrtc').map(c => c.peerId))
-      assert.equal(direct.size, PAGES - 1, `page ${p.peerId} has direct WebRTC connections to every other page`)
+      await waitFor(`page ${p.peerId} to hold direct WebRTC connections to every other page`, async () => (await directPeers()).size === PAGES - 1, 30_000, 500)
+        .catch(async err => {
+          const events = (await p.call<Array<{ type: string }>>('events')).filter(e => e.type === 'peer:disconnect' || e.type.startsWith('relay:'))
+          throw new Error(`${err.message}: has ${(await directPeers()).size}; events ${JSON.stringify(events)}`)
+        })
     }
   })
 
@@ -104,7 +109,8 @@ describe(`real Chromium: ${PAGES} pages and the relay binary`, { timeout: 300_00
     await swarm.pages[1]!.call('provide', cid, 30_000)
     const before = relay.peerId
     assert.equal(await relay.stop(), 0)
-    relay = await startRelayProcess({ keyFile: join(keyDir, 'relay.key'), wsPort })
+    // generous: ten pages with full WebRTC meshes keep this 2-core machine busy
+    relay = await startRelayProcess({ keyFile: join(keyDir, 'relay.key'), wsPort, timeoutMs: 90_000 })
     assert.equal(relay.peerId, before, 'same key, same peer id')
     const metrics = await (await fetch(`${relay.http}/metrics`)).text()
     assert.match(metrics, /^swarmsite_relay_dht_provider_records 0$/m, 'the restarted relay holds no records')

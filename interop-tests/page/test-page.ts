@@ -22,7 +22,8 @@ const api = {
     for (const type of ['relay:reserved', 'relay:reservation-lost', 'relay:unreachable', 'relay:connected', 'dht:mode', 'dial:retry', 'peer:disconnect'] as const) {
       node.addEventListener(type, (evt: any) => {
         const error = evt.detail?.error
-        events.push({ type, at: performance.now(), ...(error != null ? { detail: `${error.name}: ${error.message}` } : {}) })
+        const detail = error != null ? `${error.name}: ${error.message}` : evt.detail?.peerId?.toString()
+        events.push({ type, at: performance.now(), ...(detail != null ? { detail } : {}) })
       })
     }
     await node.start()
