@@ -87,6 +87,18 @@ export async function relayCommand (argv: string[]): Promise<number> {
   const { key, created } = await loadOrCreateKey(keyFile)
   const relay = await createRelay({ ...init, privateKey: key })
 
+  // listen for signals before printing the addresses: whoever reads them may signal at once,
+  // and until then Node's default handler would kill the relay instead of stopping it
+  const signalled = new Promise<void>(resolve => {
+    const shutdown = (): void => {
+      process.off('SIGINT', shutdown)
+      process.off('SIGTERM', shutdown)
+      resolve()
+    }
+    process.on('SIGINT', shutdown)
+    process.on('SIGTERM', shutdown)
+  })
+
   const addrs = relay.multiaddrs().map(String)
   if (values.json === true) {
     process.stdout.write(JSON.stringify({ peerId: relay.peerId.toString(), multiaddrs: addrs, http: relay.httpUrl ?? null, keyFile, keyCreated: created }) + '\n')
@@ -96,15 +108,7 @@ export async function relayCommand (argv: string[]): Promise<number> {
     if (relay.httpUrl != null) process.stdout.write(`health: ${relay.httpUrl}/health  metrics: ${relay.httpUrl}/metrics\n`)
   }
 
-  await new Promise<void>(resolve => {
-    const shutdown = (): void => {
-      process.off('SIGINT', shutdown)
-      process.off('SIGTERM', shutdown)
-      resolve()
-    }
-    process.on('SIGINT', shutdown)
-    process.on('SIGTERM', shutdown)
-  })
+  await signalled
   await relay.stop()
   if (values.json !== true) process.stdout.write('relay stopped\n')
   return 0

@@ -40,6 +40,8 @@ export interface MeshOptions {
   protocolPrefix: string
   dhtServer: boolean
   maxConnections: number
+  /** Our dial deadline; the dialled side must wait as long before it gives up its half. */
+  dialTimeoutMs: number
   allowPrivateAddresses: boolean
   allowInsecureWebSockets: boolean
   providerValidityMs?: number
@@ -84,6 +86,9 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
     },
     connectionManager: {
       maxConnections: options.maxConnections,
+      // libp2p's 10 s default would make the dialled side drop a slow WebRTC handshake the
+      // dialler still waits for, leaving the dialler a connection its peer never saw
+      inboundUpgradeTimeout: options.dialTimeoutMs,
       inboundConnectionThreshold: DEFAULT_INBOUND_CONNECTION_THRESHOLD,
       maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS
     },

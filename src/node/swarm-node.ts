@@ -287,6 +287,7 @@ export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> 
     protocolPrefix,
     dhtServer: dhtMode === 'server',
     maxConnections: positive('maxConnections', init.maxConnections, defaults.DEFAULT_MAX_CONNECTIONS) + bootstrap.length,
+    dialTimeoutMs: positive('dialTimeoutMs', init.dialTimeoutMs, defaults.DEFAULT_DIAL_TIMEOUT_MS),
     allowPrivateAddresses: init.allowPrivateAddresses ?? isPrivateBootstrap(bootstrap),
     allowInsecureWebSockets: init.allowInsecureWebSockets ?? isInsecureBootstrap(bootstrap),
     providerValidityMs: init.providerValidityMs,
