@@ -14,6 +14,8 @@ const HTML = '<!doctype html><meta charset="utf-8"><title>swarmsite test page</t
 export interface SwarmPage {
   page: Page
   peerId: string
+  /** The page's console output (libp2p logs when SWARMSITE_PAGE_DEBUG names namespaces). */
+  logs: string[]
   /** Calls a method of `window.swarmsiteTest` in the page. */
   call<T = any>(method: string, ...args: unknown[]): Promise<T>
 }
@@ -43,12 +45,15 @@ export async function startSwarmPages (): Promise<SwarmPages> {
     async open (init) {
       const page = await context.newPage()
       page.setDefaultTimeout(60_000)
+      const logs: string[] = []
+      page.on('console', message => { logs.push(message.text()) })
       await page.goto(server.url)
       await page.waitForFunction(() => window.swarmsiteTest != null)
       const call = async <T>(method: string, ...args: unknown[]): Promise<T> =>
         page.evaluate(async ({ method, args }) => (window.swarmsiteTest as any)[method](...args), { method, args }) as Promise<T>
+      if (process.env.SWARMSITE_PAGE_DEBUG != null) await call('enableLogs', process.env.SWARMSITE_PAGE_DEBUG)
       const { peerId } = await call<{ peerId: string }>('start', init)
-      const swarmPage = { page, peerId, call }
+      const swarmPage = { page, peerId, logs, call }
       pages.push(swarmPage)
       return swarmPage
     },
