@@ -82,13 +82,21 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
     streamMuxers: [yamux()],
     connectionGater: meshConnectionGater(options),
     connectionMonitor: {
-      pingTimeout: { minTimeout: DEFAULT_PING_TIMEOUT_MIN_MS }
+      pingTimeout: { minTimeout: DEFAULT_PING_TIMEOUT_MIN_MS },
+      // a ping that fails on a busy tab (its data channel errors while SCTP is swamped) is
+      // no proof the peer is gone; WebRTC's own consent checks and WebSocket close events
+      // end dead connections, so the ping only measures RTT here
+      abortConnectionOnPingFailure: false
     },
     connectionManager: {
       maxConnections: options.maxConnections,
       // libp2p's 10 s default would make the dialled side drop a slow WebRTC handshake the
       // dialler still waits for, leaving the dialler a connection its peer never saw
       inboundUpgradeTimeout: options.dialTimeoutMs,
+      // libp2p caps each address at 6 s and a dial at 10 s whatever the caller's signal
+      // says; a relayed WebRTC handshake on a busy tab takes longer, so our deadline rules
+      dialTimeout: options.dialTimeoutMs,
+      addressDialTimeout: options.dialTimeoutMs,
       inboundConnectionThreshold: DEFAULT_INBOUND_CONNECTION_THRESHOLD,
       maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS
     },
