@@ -26,6 +26,8 @@ export interface ConnectionPolicyInit {
 export interface ConnectionPolicyComponents {
   dial(ma: Multiaddr, options: AbortOptions & { onProgress?(evt: { type: string }): void }): Promise<Connection>
   getConnections(peerId?: PeerId): Connection[]
+  /** Proves a new connection carries data both ways before the dial counts as done. */
+  verify(connection: Connection, options: AbortOptions): Promise<void>
   peerStore: Pick<PeerStore, 'get'>
 }
 
@@ -101,7 +103,16 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
               signal: AbortSignal.any([signal, AbortSignal.timeout(init.dialTimeoutMs)]),
               onProgress: (evt: { type: string }) => { lastStep = evt.type }
             })
-            if (isDirect(connection) && connection.remotePeer.equals(peerId)) return connection
+            if (isDirect(connection) && connection.remotePeer.equals(peerId)) {
+              lastStep = 'verify-connection'
+              try {
+                await components.verify(connection, { signal: AbortSignal.any([signal, AbortSignal.timeout(init.dialTimeoutMs)]) })
+                return connection
+              } catch (err) {
+                await connection.close().catch(() => {})
+                throw err
+              }
+            }
             lastError = new DialFailedError(`Dial to ${ma.toString()} gave a relayed connection, not a direct one`)
           } catch (err: any) {
             signal.throwIfAborted()

@@ -11,6 +11,7 @@ import { dhtModeController } from './dht-mode.ts'
 import { InvalidConfigError, NodeNotStartedError } from './errors.ts'
 import { meshLibp2pOptions } from './libp2p-options.ts'
 import { relayKeeper } from './relay-keeper.ts'
+import { verifyConnection } from './verify-connection.ts'
 import { webRTCRuntime } from './webrtc-runtime.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { ConnectionPolicy } from './connection-policy.ts'
@@ -129,6 +130,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     })({
       dial: async (ma, options) => libp2p.dial(ma, options),
       getConnections: peerId => libp2p.getConnections(peerId),
+      verify: verifyConnection,
       peerStore: libp2p.peerStore
     })
     this.keeper = relayKeeper({

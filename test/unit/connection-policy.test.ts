@@ -20,7 +20,8 @@ function fakeConnection (remotePeer: PeerId, options: { relayed?: boolean, statu
     remotePeer,
     status: options.status ?? 'open',
     limits: options.relayed === true ? { seconds: 120, bytes: 131072n } : undefined,
-    remoteAddr: options.remoteAddr ?? multiaddr(`/ip4/127.0.0.1/udp/1/webrtc/p2p/${remotePeer.toString()}`)
+    remoteAddr: options.remoteAddr ?? multiaddr(`/ip4/127.0.0.1/udp/1/webrtc/p2p/${remotePeer.toString()}`),
+    async close () { (this as any).status = 'closed' }
   } as unknown as Connection
 }
 
@@ -32,6 +33,9 @@ class FakeNode {
   readonly dialled: Multiaddr[] = []
   readonly addresses = new Map<string, Multiaddr[]>()
   handler: DialHandler = async () => { throw new Error('no route') }
+  /** How many verifications fail before they start to pass. */
+  failVerifications = 0
+  readonly verified: Connection[] = []
 
   readonly components = {
     dial: async (ma: Multiaddr, options: AbortOptions): Promise<Connection> => {
@@ -40,6 +44,13 @@ class FakeNode {
     },
     getConnections: (peerId?: PeerId): Connection[] =>
       peerId == null ? this.connections : this.connections.filter(c => c.remotePeer.equals(peerId)),
+    verify: async (connection: Connection): Promise<void> => {
+      this.verified.push(connection)
+      if (this.failVerifications > 0) {
+        this.failVerifications--
+        throw new Error('stream reset')
+      }
+    },
     peerStore: {
       get: async (peerId: PeerId): Promise<any> => {
         const addrs = this.addresses.get(peerId.toString())
@@ -181,6 +192,19 @@ describe('connectionPolicy', { timeout: 20_000 }, () => {
     const c = await p.dialDirect(target)
     assert.ok(c.remotePeer.equals(target))
     assert.deepEqual(retries, [1, 2])
+  })
+
+  it('verifies a new connection before returning it; a dead one is closed and the dial retried', async () => {
+    fresh()
+    node.connectOnDial()
+    node.failVerifications = 1
+    const retries: string[] = []
+    const connection = await make({ onRetry: ({ error }) => retries.push(error.message) }).dialDirect(target)
+    assert.equal(node.verified.length, 2)
+    assert.equal(node.verified[0]!.status, 'closed', 'the connection that failed verification is closed')
+    assert.equal(connection, node.verified[1])
+    assert.equal(connection.status, 'open')
+    assert.match(retries[0] ?? '', /after verify-connection/)
   })
 
   it('enforces maxLifetimeWebRTCDials with ConnectionLimitError', async () => {
