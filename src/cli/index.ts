@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 import { RelayConfigError } from '../../relay/errors.ts'
 import { UsageError } from './options.ts'
+import { buildCommand } from './build.ts'
 import { relayCommand } from './relay.ts'
 
 const HELP = `Usage: swarmsite <command> [options]
 
 Commands:
+  build     chunk a folder of static files and write its manifest (swarmsite build --help)
   relay     run the swarm's relay / bootstrap node (swarmsite relay --help)
 
 Run 'swarmsite <command> --help' for a command's options.`
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  relay: relayCommand
+  relay: relayCommand,
+  build: buildCommand
 }
 
 async function main (argv: string[]): Promise<number> {

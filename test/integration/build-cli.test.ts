@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { parseManifest } from '../../src/content/manifest.ts'
+import { spawnCli } from '../helpers/relay-process.ts'
+
+/** Longest one CLI run may take before it is killed and the test fails. */
+const EXIT_TIMEOUT_MS = 60_000
+
+const asRoot = process.getuid?.() === 0
+
+describe('swarmsite build CLI (real process)', { timeout: 300_000 }, () => {
+  let dir: string
+  let site: string
+  let big: Buffer
+
+  const run = async (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> => {
+    const cli = spawnCli(['build', ...args], { cwd: dir })
+    const { code, signal } = await cli.kill(EXIT_TIMEOUT_MS)
+    assert.equal(signal, null, `the CLI did not exit by itself; stderr: ${cli.stderr()}`)
+    return { code, stdout: cli.stdout(), stderr: cli.stderr() }
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'swarmsite-build-'))
+    site = join(dir, 'site')
+    await mkdir(join(site, 'css', 'deep', 'er'), { recursive: true })
+    await mkdir(join(site, '.git'))
+    big = randomBytes(600_000)
+    await writeFile(join(site, 'index.html'), '<!doctype html><p>hi')
+    await writeFile(join(site, 'css', 'site.css'), 'p{}')
+    await writeFile(join(site, 'css', 'deep', 'er', 'big.bin'), big)
+    await writeFile(join(site, 'empty.txt'), '')
+    await writeFile(join(site, '.env'), 'SECRET=1')
+    await writeFile(join(site, '.git', 'config'), '[core]')
+    await writeFile(join(dir, 'outside.txt'), 'not part of the site')
+    await symlink(join(dir, 'outside.txt'), join(site, 'escape.txt'))
+    await symlink(join('..', 'index.html'), join(site, 'css', 'home.html'))
+    await writeFile(join(site, 'locked.txt'), 'no')
+    await chmod(join(site, 'locked.txt'), 0o000)
+  })
+  after(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('writes a manifest parseManifest accepts, skipping hidden files and escaping symlinks', async () => {
+    const { code, stdout, stderr } = await run([site, '--origin', 'https://example.org/app/', '--json'])
+    assert.equal(code, 0, stderr)
+    const summary = JSON.parse(stdout.trim())
+    const text = await readFile(join(site, 'swarmsite.json'), 'utf8')
+    const manifest = parseManifest(text)
+    const paths = manifest.files.map(f => f.path)
+    const expected = ['css/deep/er/big.bin', 'css/home.html', 'css/site.css', 'empty.txt', 'index.html']
+    if (asRoot) expected.push('locked.txt')
+    assert.deepEqual(paths, expected.sort())
+    assert.equal(manifest.origin, 'https://example.org/app/')
+    assert.equal(manifest.profile, 'unixfs-v1-default')
+    const bigEntry = manifest.files.find(f => f.path === 'css/deep/er/big.bin')!
+    assert.equal(bigEntry.size, big.length)
+    assert.equal(bigEntry.blocks.length, 3)
+    const empty = manifest.files.find(f => f.path === 'empty.txt')!
+    assert.deepEqual([empty.size, empty.blocks], [0, []])
+    assert.equal(manifest.files.find(f => f.path === 'css/home.html')!.root, manifest.files.find(f => f.path === 'index.html')!.root, 'an inside symlink is followed')
+    assert.equal(manifest.files.find(f => f.path === 'index.html')!.contentType, 'text/html; charset=utf-8')
+    assert.match(stderr, /warning: skipped \.env: hidden/)
+    assert.match(stderr, /warning: skipped \.git: hidden/)
+    assert.match(stderr, /warning: skipped escape\.txt: symlink points outside/)
+    if (!asRoot) assert.match(stderr, /warning: skipped locked\.txt: cannot open: EACCES/)
+    assert.doesNotMatch(stderr, /error/)
+    assert.deepEqual({ files: summary.files, bytes: summary.bytes, manifestBytes: summary.manifestBytes }, {
+      files: expected.length,
+      bytes: manifest.files.reduce((s, f) => s + f.size, 0),
+      manifestBytes: Buffer.byteLength(text)
+    })
+
+    // a second run does not list the manifest it wrote the first time
+    const again = await run([site, '--origin', 'https://example.org/app/', '--json'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(parseManifest(await readFile(join(site, 'swarmsite.json'), 'utf8')).files.map(f => f.path), paths)
+  })
+
+  it('honours --out and --profile and prints a human summary', async () => {
+    const out = join(dir, 'v0.json')
+    const { code, stdout, stderr } = await run([site, '--origin', 'http://localhost:8080', '--out', out, '--profile', 'unixfs-v0-2015'])
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, /^wrote .*v0\.json \(\d/)
+    assert.match(stdout, /\d+ files, .* \d+ blocks, profile unixfs-v0-2015/)
+    const manifest = parseManifest(await readFile(out, 'utf8'))
+    assert.equal(manifest.profile, 'unixfs-v0-2015')
+    assert.ok(manifest.files.every(f => f.root.startsWith('Qm')))
+  })
+
+  const bad: Array<[string, () => string[], RegExp]> = [
+    ['a missing folder', () => [join(dir, 'nope'), '--origin', 'https://example.org'], /does not exist/],
+    ['a file instead of a folder', () => [join(site, 'index.html'), '--origin', 'https://example.org'], /is not a folder/],
+    ['no folder', () => ['--origin', 'https://example.org'], /exactly one folder/],
+    ['no origin', () => [site], /--origin <url> is required/],
+    ['a relative origin', () => [site, '--origin', 'example.org'], /absolute http\(s\) URL/],
+    ['an ftp origin', () => [site, '--origin', 'ftp://example.org'], /http\(s\) URL/],
+    ['an unknown profile', () => [site, '--origin', 'https://example.org', '--profile', 'unixfs-v9'], /unknown --profile "unixfs-v9"/],
+    ['an output in a missing folder', () => [site, '--origin', 'https://example.org', '--out', join(dir, 'no', 'm.json')], /cannot write the manifest .*ENOENT/],
+    ['an output that is a folder', () => [site, '--origin', 'https://example.org', '--out', site], /it is a folder/],
+    ['an unknown flag', () => [site, '--origin', 'https://example.org', '--bogus'], /Unknown option '--bogus'/]
+  ]
+  for (const [name, args, message] of bad) {
+    it(`${name} gives one error line and a non-zero exit`, async () => {
+      const { code, stdout, stderr } = await run(args())
+      assert.notEqual(code, 0)
+      assert.equal(stdout, '')
+      const lines = stderr.split('\n').filter(Boolean)
+      assert.equal(lines.length, 1, stderr)
+      assert.match(lines[0]!, /^swarmsite: error: /)
+      assert.match(lines[0]!, message)
+    })
+  }
+
+  it('an unwritable output folder gives one error line', { skip: asRoot ? 'root can write anywhere' : false }, async () => {
+    const ro = join(dir, 'ro')
+    await mkdir(ro)
+    await chmod(ro, 0o555)
+    const { code, stderr } = await run([site, '--origin', 'https://example.org', '--out', join(ro, 'm.json')])
+    assert.notEqual(code, 0)
+    assert.match(stderr, /^swarmsite: error: cannot write the manifest .*EACCES\n$/)
+    await assert.rejects(stat(join(ro, 'm.json')))
+  })
+})
