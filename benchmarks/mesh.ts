@@ -4,6 +4,7 @@
 // Chromium and the relay spend. Runs itself in a loopback-only network namespace.
 //
 //   node benchmarks/mesh.ts [--pages N] [--out FILE] …      (node benchmarks/mesh.ts --help)
+import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { dirname, relative, resolve } from 'node:path'
@@ -15,7 +16,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { startRelayProcess } from '../test/helpers/relay-process.ts'
 import { reexecInNetns } from './lib/netns.ts'
 import { startBenchPages } from './lib/pages.ts'
-import { chromiumRole, cpuSeconds, descendants, threadCpuSeconds, listProcesses, machineBusyShare, machineCpuSeconds, memoryOf, niceOf, ticksPerSecond } from './lib/proc.ts'
+import { chromiumRole, cpuSeconds, descendants, listProcesses, machineBusyShare, machineCpuSeconds, memoryOf, niceOf, threadCpuSeconds, ticksPerSecond } from './lib/proc.ts'
 import { roundTo, seededRandom, shuffled, summarize, table, tally } from './lib/stats.ts'
 import type { BenchPage, BenchPages } from './lib/pages.ts'
 import type { Summary } from './lib/stats.ts'
@@ -173,9 +174,10 @@ interface CpuMark {
   threads: Map<string, { key: string, s: number }>
   relay: number
   driver: number
-  /** busy CPU seconds of the whole machine (/proc/stat), whoever used them, and steal */
+  /** CPU seconds of the whole machine (/proc/stat), whoever used them: busy, steal, interrupts */
   machine: number
   steal: number
+  irq: number
   renderersNice: Record<string, number>
   counters?: Map<string, number>
 }
@@ -191,6 +193,7 @@ function cpuMark (relay: RelayProcess | undefined): CpuMark {
     for (const [tid, t] of threadCpuSeconds(pid)) threads.set(`${pid}/${tid}`, { key: `${role}:${tid === pid ? 'main' : t.name}`, s: t.s })
   }
   const usage = process.cpuUsage()
+  const machine = machineCpuSeconds()
   const nice = [...snap.chromium].filter(([, role]) => role === 'renderer').map(([pid]) => String(niceOf(pid)))
   return {
     at: performance.now(),
@@ -198,7 +201,9 @@ function cpuMark (relay: RelayProcess | undefined): CpuMark {
     threads,
     relay: snap.relay.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0),
     driver: (usage.user + usage.system) / 1e6,
-    ...(() => { const m = machineCpuSeconds(); return { machine: m.busy, steal: m.steal } })(),
+    machine: machine.busy,
+    steal: machine.steal,
+    irq: machine.irq,
     renderersNice: tally(nice)
   }
 }
@@ -235,7 +240,10 @@ interface CpuPhase {
   chromiumByThreadS: Record<string, number>
   relayS: number
   driverS: number
-  /** CPU seconds other processes on the machine used meanwhile (machine busy − ours) */
+  /** CPU seconds the kernel spent in interrupts (irq + softirq), charged to no process:
+   * mostly the loopback traffic of this benchmark */
+  interruptsS: number
+  /** CPU seconds everything else on the machine used meanwhile (machine busy − ours − interrupts) */
   otherProcessesS: number
   /** (Chromium + relay + driver) CPU seconds / (wall seconds × cores) */
   oursShare: number
@@ -278,7 +286,8 @@ function cpuBetween (a: CpuMark, b: CpuMark): CpuPhase {
     chromiumByThreadS,
     relayS: roundTo(relayS, 2),
     driverS: roundTo(driverS, 2),
-    otherProcessesS: roundTo(Math.max(0, busyS - chromiumS - relayS - driverS), 2),
+    interruptsS: roundTo(b.irq - a.irq, 2),
+    otherProcessesS: roundTo(Math.max(0, busyS - chromiumS - relayS - driverS - (b.irq - a.irq)), 2),
     oursShare: roundTo((chromiumS + relayS + driverS) / (wallS * cores), 2),
     machineBusyShare: roundTo(busyS / (wallS * cores), 2),
     stealS: roundTo(b.steal - a.steal, 2),
@@ -410,9 +419,11 @@ async function run (options: Options, state: RunState): Promise<Record<string, a
   }
   progress(`machine: ${cpus.length} × ${cpus[0]?.model.trim()}, ${Math.round(result.machine.busyShareBeforeStart * 100)} % busy before start (load average ${result.machine.loadAverageAtStart.join(' ')})`)
   if (result.machine.busyShareBeforeStart > 0.2) progress('warning: other processes are using the CPU; figures will be slower than on a quiet machine')
+  result.code = codeVersion()
   result.options = { ...options, out: relative(ROOT, options.out) }
   result.errors = []
 
+  progress(`code: ${result.code.commit?.slice(0, 10) ?? 'unknown commit'}${result.code.uncommitted.length > 0 ? ` plus uncommitted changes (${result.code.uncommitted.join(', ')})` : ''}`)
   progress(`starting the relay process; ${N} pages, dials ${options.dials === 'all' ? 'all pairs' : `${options.dials} per page`}`)
   const relay = state.relay = await startRelayProcess()
   const init = pageInit(relay)
@@ -753,6 +764,22 @@ async function run (options: Options, state: RunState): Promise<Record<string, a
   return result
 }
 
+/** The commit measured, and any uncommitted change to what runs (node, relay, test page, patches). */
+function codeVersion (): { commit: string | null, uncommitted: string[] } {
+  const git = (...args: string[]): string | null => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    } catch {
+      return null
+    }
+  }
+  const status = git('status', '--porcelain', '--', 'src', 'relay', 'interop-tests', 'patches', 'package.json', 'package-lock.json')
+  return {
+    commit: git('rev-parse', 'HEAD')?.trim() ?? null,
+    uncommitted: (status ?? '').split('\n').filter(Boolean).map(line => line.trim())
+  }
+}
+
 interface RunState {
   result: Record<string, any>
   relay?: RelayProcess
@@ -777,8 +804,12 @@ function printTable (r: Record<string, any>): void {
   ]
   if (m != null) lines.push(`memory after dials: ${m.perPagePssMiB} MiB PSS / ${m.perPageRssMiB} MiB RSS per page (Chromium total ${m.chromiumPssMiB} MiB PSS; +${m.marginalPerPagePssMiB} MiB PSS per page over the bare browser); relay ${m.relayPssMiB} MiB PSS`)
   const d = r.cpu?.phases?.dials as CpuPhase | undefined
-  if (d != null) lines.push(`CPU in the dial phase (${d.wallS} s wall): Chromium ${d.chromiumS} s (${Object.entries(d.chromiumByRoleS).map(([k, v]) => `${k} ${v}`).join(', ')}), relay ${d.relayS} s, driver ${d.driverS} s (${Math.round(d.oursShare * 100)} % of ${r.machine?.cpus} cores); other processes ${d.otherProcessesS} s; ${r.dials?.cpuSecondsPerDial} CPU-s per dial (≥ ${r.dials?.cpuSecondsPerDialWithoutIdleMesh ?? '—'} without the idle mesh's own cost)`)
+  if (d != null) lines.push(`CPU in the dial phase (${d.wallS} s wall): Chromium ${d.chromiumS} s (${Object.entries(d.chromiumByRoleS).map(([k, v]) => `${k} ${v}`).join(', ')}), relay ${d.relayS} s, driver ${d.driverS} s (${Math.round(d.oursShare * 100)} % of ${r.machine?.cpus} cores); interrupts ${d.interruptsS} s, other processes ${d.otherProcessesS} s; ${r.dials?.cpuSecondsPerDial} CPU-s per dial (≥ ${r.dials?.cpuSecondsPerDialWithoutIdleMesh ?? '—'} without the idle mesh's own cost)`)
   if (r.idle != null) lines.push(`idle mesh (${r.idle.wallS} s): ${r.idle.coresPerPage} cores per page (${r.idle.coresPerPageBeforeDials} before the dials), relay ${r.idle.relayCores} cores; per page ${r.idle.directConnectionsPerPage?.mean} direct + ${r.idle.limitedConnectionsPerPage?.mean} relayed connections to other pages`)
+  const busiest = Object.entries((r.cpu?.phases ?? {}) as Record<string, CpuPhase>)
+    .map(([name, p]) => [name, p.otherProcessesS / (p.wallS * (r.machine?.cpus ?? 1))] as const)
+    .sort((x, y) => y[1] - x[1])[0]
+  if (busiest != null && busiest[1] > 0.05) lines.push(`warning: other processes used ${Math.round(busiest[1] * 100)} % of the machine during the ${busiest[0]} phase; figures are slower than on a quiet machine`)
   if (r.errors?.length > 0) lines.push(`errors: ${r.errors.map((e: any) => `${e.phase}: ${e.error}`).join('; ')}`)
   process.stdout.write(lines.join('\n') + '\n')
 }
@@ -846,6 +877,9 @@ async function main (): Promise<number> {
   const teardownStarted = performance.now()
   await Promise.race([teardown(), delay(60_000, undefined, { ref: false })])
   clearTimeout(timer)
+  // how much of the machine other work took, per phase: > 0.05 means skewed figures
+  result.otherProcessesShare = Object.fromEntries(Object.entries((result.cpu?.phases ?? {}) as Record<string, CpuPhase>)
+    .map(([name, p]) => [name, roundTo(p.otherProcessesS / (p.wallS * os.cpus().length), 2)]))
   result.teardownMs = roundTo(performance.now() - teardownStarted)
   result.durationS = roundTo((performance.now() - t0) / 1000, 1)
   await mkdir(dirname(options.out), { recursive: true })

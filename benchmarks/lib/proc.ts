@@ -112,13 +112,15 @@ export function memoryOf (pid: number): Memory | undefined {
 
 /**
  * CPU seconds of the whole machine since boot (all cores), from /proc/stat: busy (steal
- * included) and steal alone (time the hypervisor gave this VM's CPUs to someone else).
+ * included), steal alone (time the hypervisor gave this VM's CPUs to someone else), and
+ * interrupt handling (irq + softirq: loopback packets are handled there, charged to no process).
  */
-export function machineCpuSeconds (): { busy: number, steal: number } {
+export function machineCpuSeconds (): { busy: number, steal: number, irq: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
   // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
-  return { busy: (user! + nice! + system! + irq! + softirq! + steal!) / ticksPerSecond(), steal: steal! / ticksPerSecond() }
+  const t = ticksPerSecond()
+  return { busy: (user! + nice! + system! + irq! + softirq! + steal!) / t, steal: steal! / t, irq: (irq! + softirq!) / t }
 }
 
 export function machineBusySeconds (): number { return machineCpuSeconds().busy }
