@@ -5,11 +5,10 @@
  */
 import { join } from 'node:path'
 import { bundleForBrowser } from '../../interop-tests/harness/bundle.ts'
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../interop-tests/harness/chromium.ts'
+import { launchChromium } from '../../interop-tests/harness/chromium.ts'
 import { serveRoutes } from '../../interop-tests/harness/static-server.ts'
 import type { LaunchedChromium } from '../../interop-tests/harness/chromium.ts'
 import type { StaticServer } from '../../interop-tests/harness/static-server.ts'
-import { chromium as playwrightChromium } from 'playwright-core'
 import type { BrowserContext, Page } from 'playwright-core'
 
 const TEST_PAGE = join(new URL('../../interop-tests/', import.meta.url).pathname, 'page/test-page.ts')
@@ -38,35 +37,6 @@ export interface BenchPages {
   close(): Promise<void>
 }
 
-/**
- * The harness's launchChromium(), except that playwright leaves SIGINT/SIGTERM/SIGHUP to
- * us: by default it closes the browser and exits at once, before the benchmark has torn
- * down the relay and written its results.
- */
-async function launchChromium (): Promise<LaunchedChromium> {
-  const browser = await playwrightChromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 60_000,
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false
-  })
-  return {
-    browser,
-    async newContext (origin) {
-      const context = await browser.newContext()
-      // Chromium gathers no ICE candidates for a page without media permission
-      await context.grantPermissions(['camera', 'microphone'], { origin })
-      return context
-    },
-    async close () {
-      await browser.close().catch(() => {})
-    }
-  }
-}
-
 export async function startBenchPages (): Promise<BenchPages> {
   // bundle before anything is timed
   const script = await bundleForBrowser(TEST_PAGE)
@@ -76,7 +46,7 @@ export async function startBenchPages (): Promise<BenchPages> {
   })
   let chromium: LaunchedChromium
   try {
-    chromium = await launchChromium()
+    chromium = await launchChromium({ handleSignals: false })
   } catch (err) {
     await server.close()
     throw err
