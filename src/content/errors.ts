@@ -23,3 +23,55 @@ export class InvalidOriginError extends Error {
   static override name = 'InvalidOriginError'
   override name = 'InvalidOriginError'
 }
+
+/**
+ * The origin web server did not return the requested bytes: a network error (`cause`), an
+ * unexpected status, a `Content-Range` that does not match the request, or a short body.
+ * `status` is the HTTP status when a response arrived.
+ */
+export class OriginHttpError extends Error {
+  static override name = 'OriginHttpError'
+  override name = 'OriginHttpError'
+  readonly url: string
+  readonly status: number | undefined
+
+  constructor (message: string, url: string, status?: number, options?: ErrorOptions) {
+    super(message, options)
+    this.url = url
+    this.status = status
+  }
+}
+
+/** The node does not upload right now: paused, the browser's Save-Data is on, or the upload cap is 0. */
+export class UploadDisabledError extends Error {
+  static override name = 'UploadDisabledError'
+  override name = 'UploadDisabledError'
+}
+
+/** A block index or a serialised block range set that is not what `BlockRanges` accepts. */
+export class InvalidBlockRangesError extends Error {
+  static override name = 'InvalidBlockRangesError'
+  override name = 'InvalidBlockRangesError'
+}
+
+/**
+ * A received "have" summary that is not a valid version-1 message; `reason` is a short stable
+ * tag ('oversized', 'malformed', 'unsupported-version', 'bad-root', 'duplicate-root',
+ * 'bad-total', 'bad-ranges', 'too-many-files', 'too-many-ranges').
+ */
+export class HaveSummaryDecodeError extends Error {
+  static override name = 'HaveSummaryDecodeError'
+  override name = 'HaveSummaryDecodeError'
+  readonly reason: string
+
+  constructor (reason: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+  }
+}
+
+/** An availability option or argument (root CID, block index, block count) that is not valid. */
+export class InvalidAvailabilityArgumentError extends Error {
+  static override name = 'InvalidAvailabilityArgumentError'
+  override name = 'InvalidAvailabilityArgumentError'
+}

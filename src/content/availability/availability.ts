@@ -1,0 +1,480 @@
+/**
+ * The availability component: our "have" summary out on gossip, everyone else's in, and DHT
+ * provider records for the files we hold completely. See `index.ts` for the public types
+ * and `have-summary.ts` for the wire format.
+ *
+ * When it publishes (always coalesced by `debounceMs`, except the periodic one):
+ * - after a local change;
+ * - every `publishIntervalMs`;
+ * - when a peer subscribes to the topic (a direct neighbour or the relay);
+ * - when a summary arrives from a peer we had not heard from (or had forgotten). Gossipsub
+ *   does not replay, and a page behind the relay never sees another page subscribe (the
+ *   relay joined the topic long before), so every node says hello once when it starts, and
+ *   whoever hears a new voice answers with its own summary.
+ * An empty summary is sent only as that hello, or to take back what we announced before.
+ */
+import { logger } from '@libp2p/logger'
+import { TypedEventEmitter, setMaxListeners } from 'main-event'
+import { CID } from 'multiformats/cid'
+import {
+  DEFAULT_HAVE_DEBOUNCE_MS,
+  DEFAULT_HAVE_DHT_PROVIDER_EXPIRY_MS,
+  DEFAULT_HAVE_FIND_PROVIDERS_LIMIT,
+  DEFAULT_HAVE_FIND_PROVIDERS_TIMEOUT_MS,
+  DEFAULT_HAVE_MAX_BLOCKS_PER_FILE,
+  DEFAULT_HAVE_MAX_MESSAGE_BYTES,
+  DEFAULT_HAVE_MAX_PEERS,
+  DEFAULT_HAVE_PEER_EXPIRY_INTERVALS,
+  DEFAULT_HAVE_PROVIDE_TIMEOUT_MS,
+  DEFAULT_HAVE_PUBLISH_INTERVAL_MS
+} from '../constants.ts'
+import { InvalidAvailabilityArgumentError } from '../errors.ts'
+import { BlockRanges } from './block-ranges.ts'
+import { decodeHaveSummary, encodeHaveSummary, haveTopic } from './have-summary.ts'
+import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions } from './index.ts'
+import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+
+const log = logger('swarmsite:availability')
+
+/** Smallest accepted `maxMessageBytes`: room for the header and a few files. */
+const MIN_MESSAGE_BYTES = 256
+
+/** Publishes that reached nobody although the topic had subscribers are retried this often. */
+const MAX_PUBLISH_RETRIES = 5
+
+/** Root strings whose canonical form we remember; the cache is cleared when it grows past this. */
+const MAX_ROOT_CACHE = 10_000
+
+type Options = Required<Omit<AvailabilityInit, 'topic'>> & { topic: string }
+
+function positive (name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value == null) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new InvalidAvailabilityArgumentError(`${name} must be a number >= ${min}, got ${String(value)}`)
+  }
+  return value
+}
+
+/** Checks options and fills in defaults; throws InvalidAvailabilityArgumentError. */
+export function resolveAvailabilityInit (init: AvailabilityInit): Options {
+  if (init == null || typeof init !== 'object') throw new InvalidAvailabilityArgumentError('availability needs an options object with { siteId }')
+  if (typeof init.siteId !== 'string' || init.siteId === '') throw new InvalidAvailabilityArgumentError(`siteId must be a non-empty string, got ${JSON.stringify(init.siteId)}`)
+  if (init.topic != null && (typeof init.topic !== 'string' || init.topic === '')) throw new InvalidAvailabilityArgumentError(`topic must be a non-empty string, got ${JSON.stringify(init.topic)}`)
+  const publishIntervalMs = positive('publishIntervalMs', init.publishIntervalMs, DEFAULT_HAVE_PUBLISH_INTERVAL_MS)
+  return {
+    siteId: init.siteId,
+    topic: init.topic ?? haveTopic(init.siteId),
+    publishIntervalMs,
+    debounceMs: positive('debounceMs', init.debounceMs, DEFAULT_HAVE_DEBOUNCE_MS, 0),
+    peerExpiryMs: positive('peerExpiryMs', init.peerExpiryMs, DEFAULT_HAVE_PEER_EXPIRY_INTERVALS * publishIntervalMs),
+    maxMessageBytes: positive('maxMessageBytes', init.maxMessageBytes, DEFAULT_HAVE_MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES),
+    provideCompleteFiles: init.provideCompleteFiles ?? true,
+    provideTimeoutMs: positive('provideTimeoutMs', init.provideTimeoutMs, DEFAULT_HAVE_PROVIDE_TIMEOUT_MS),
+    findProvidersTimeoutMs: positive('findProvidersTimeoutMs', init.findProvidersTimeoutMs, DEFAULT_HAVE_FIND_PROVIDERS_TIMEOUT_MS),
+    dhtProviderExpiryMs: positive('dhtProviderExpiryMs', init.dhtProviderExpiryMs, DEFAULT_HAVE_DHT_PROVIDER_EXPIRY_MS),
+    maxPeers: positive('maxPeers', init.maxPeers, DEFAULT_HAVE_MAX_PEERS)
+  }
+}
+
+interface LocalFile {
+  cid: CID
+  total: number
+  blocks: BlockRanges
+  /** 'done' once provided since the file last became complete; 'failed' is retried each period. */
+  provide: 'no' | 'pending' | 'done' | 'failed'
+}
+
+interface RemotePeer {
+  peer: PeerId
+  seq: number
+  heardAt: number
+  files: Map<string, BlockRanges>
+}
+
+interface DhtHolder {
+  peer: PeerId
+  foundAt: number
+}
+
+/** A signal that aborts on `signal` or after `ms`; `clear()` releases the timer. */
+function withDeadline (ms: number, signal?: AbortSignal): { signal: AbortSignal, controller: AbortController, clear(): void } {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')) }, ms)
+  const onAbort = (): void => { controller.abort(signal?.reason) }
+  if (signal?.aborted === true) onAbort()
+  else signal?.addEventListener('abort', onAbort, { once: true })
+  return {
+    signal: controller.signal,
+    controller,
+    clear () {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+function errorText (err: any): string {
+  return String(err?.message ?? err)
+}
+
+export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> implements Availability {
+  private readonly options: Options
+  private readonly components: AvailabilityComponents
+  private readonly local = new Map<string, LocalFile>()
+  private readonly remote = new Map<string, RemotePeer>()
+  private readonly dht = new Map<string, Map<string, DhtHolder>>()
+  private readonly banned = new Set<string>()
+  private readonly rootKeys = new Map<string, string>()
+  private readonly background = new Set<AbortController>()
+  private started = false
+  private interval: ReturnType<typeof setInterval> | undefined
+  private debounce: ReturnType<typeof setTimeout> | undefined
+  private seq = 0
+  /** We have yet to reach anyone since start (the hello). */
+  private needHello = true
+  /** The last summary that reached someone listed files (so an empty one must follow when we drop them). */
+  private announcedFiles = false
+  private publishing = false
+  /** A publish was asked for while one was under way. */
+  private publishAgain = false
+  private retries = 0
+
+  constructor (init: AvailabilityInit, components: AvailabilityComponents) {
+    super()
+    setMaxListeners(Infinity, this)
+    this.options = resolveAvailabilityInit(init)
+    this.components = components
+  }
+
+  get topic (): string { return this.options.topic }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    const { pubsub } = this.components
+    pubsub.subscribe(this.options.topic)
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
+    this.started = true
+    this.needHello = true
+    this.retries = 0
+    this.interval = setInterval(this.onTick, this.options.publishIntervalMs)
+    for (const file of this.local.values()) this.maybeProvide(file)
+    this.schedulePublish()
+    log('started on %s as %p', this.options.topic, this.components.peerId)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.interval)
+    clearTimeout(this.debounce)
+    this.interval = undefined
+    this.debounce = undefined
+    const { pubsub } = this.components
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    try {
+      pubsub.unsubscribe(this.options.topic)
+    } catch (err) {
+      log('could not leave %s (pubsub already stopped?): %s', this.options.topic, errorText(err))
+    }
+    for (const controller of this.background) controller.abort(new DOMException('availability stopped', 'AbortError'))
+    this.background.clear()
+    for (const file of this.local.values()) if (file.provide === 'pending') file.provide = 'failed'
+    this.remote.clear()
+    this.dht.clear()
+    log('stopped')
+  }
+
+  addLocal (root: string, blockIndex: number, totalBlocks: number): void {
+    if (!Number.isSafeInteger(totalBlocks) || totalBlocks < 1 || totalBlocks > DEFAULT_HAVE_MAX_BLOCKS_PER_FILE) {
+      throw new InvalidAvailabilityArgumentError(`totalBlocks must be an integer in 1..${DEFAULT_HAVE_MAX_BLOCKS_PER_FILE}, got ${String(totalBlocks)}`)
+    }
+    if (!Number.isSafeInteger(blockIndex) || blockIndex < 0 || blockIndex >= totalBlocks) {
+      throw new InvalidAvailabilityArgumentError(`blockIndex must be an integer in 0..${totalBlocks - 1}, got ${String(blockIndex)}`)
+    }
+    const key = this.canonical(root)
+    let file = this.local.get(key)
+    if (file == null) {
+      file = { cid: CID.parse(key), total: totalBlocks, blocks: new BlockRanges(), provide: 'no' }
+      this.local.set(key, file)
+    } else if (file.total !== totalBlocks) {
+      throw new InvalidAvailabilityArgumentError(`file ${root} has ${file.total} blocks, not ${totalBlocks}`)
+    }
+    if (!file.blocks.add(blockIndex)) return
+    this.schedulePublish()
+    if (file.blocks.isComplete(file.total)) this.maybeProvide(file)
+  }
+
+  removeLocal (root: string, blockIndex: number): void {
+    this.checkIndex(blockIndex)
+    const key = this.canonical(root)
+    const file = this.local.get(key)
+    if (file == null) return
+    const wasComplete = file.blocks.isComplete(file.total)
+    if (!file.blocks.remove(blockIndex)) return
+    if (file.blocks.isEmpty) this.local.delete(key)
+    if (wasComplete) this.withdraw(file)
+    this.schedulePublish()
+  }
+
+  localBlocks (root: string): BlockRanges | undefined {
+    return this.local.get(this.canonical(root))?.blocks.clone()
+  }
+
+  peersWith (root: string, blockIndex: number): PeerId[] {
+    this.checkIndex(blockIndex)
+    const key = this.canonical(root)
+    const now = Date.now()
+    const found: PeerId[] = []
+    for (const entry of this.remote.values()) {
+      if (now - entry.heardAt > this.options.peerExpiryMs) continue
+      if (entry.files.get(key)?.has(blockIndex) === true) found.push(entry.peer)
+    }
+    const holders = this.dht.get(key)
+    if (holders != null) {
+      for (const [id, holder] of holders) {
+        if (now - holder.foundAt > this.options.dhtProviderExpiryMs) {
+          holders.delete(id)
+          continue
+        }
+        // a fresh summary from the same peer says better what it holds now
+        const summary = this.remote.get(id)
+        if (summary != null && now - summary.heardAt <= this.options.peerExpiryMs) continue
+        found.push(holder.peer)
+      }
+      if (holders.size === 0) this.dht.delete(key)
+    }
+    return found
+  }
+
+  async findProviders (root: string, options: FindProvidersOptions = {}): Promise<PeerId[]> {
+    const key = this.canonical(root)
+    const limit = positive('limit', options.limit, DEFAULT_HAVE_FIND_PROVIDERS_LIMIT)
+    options.signal?.throwIfAborted()
+    const find = this.components.findProviders
+    if (find == null) {
+      log('findProviders %s: no DHT given', key)
+      return []
+    }
+    const deadline = withDeadline(this.options.findProvidersTimeoutMs, options.signal)
+    const found: PeerId[] = []
+    const seen = new Set<string>()
+    try {
+      for await (const peer of find(CID.parse(key), { signal: deadline.signal })) {
+        const id = peer.toString()
+        if (peer.equals(this.components.peerId) || this.banned.has(id) || seen.has(id)) continue
+        seen.add(id)
+        found.push(peer)
+        let holders = this.dht.get(key)
+        if (holders == null) {
+          holders = new Map()
+          this.dht.set(key, holders)
+        }
+        holders.set(id, { peer, foundAt: Date.now() })
+        if (found.length >= limit) {
+          deadline.controller.abort()
+          break
+        }
+      }
+    } catch (err) {
+      if (options.signal?.aborted === true) throw options.signal.reason ?? err
+      log('findProviders %s ended early with %d found: %s', key, found.length, errorText(err))
+    } finally {
+      deadline.controller.abort()
+      deadline.clear()
+    }
+    log.trace('findProviders %s: %d found', key, found.length)
+    return found
+  }
+
+  removePeer (peer: PeerId, options: { forever?: boolean } = {}): void {
+    const id = peer.toString()
+    this.remote.delete(id)
+    for (const [root, holders] of this.dht) {
+      holders.delete(id)
+      if (holders.size === 0) this.dht.delete(root)
+    }
+    if (options.forever === true) this.banned.add(id)
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private readonly onMessage = (evt: CustomEvent<Message>): void => {
+    const msg = evt.detail
+    if (msg.topic !== this.options.topic) return
+    if (msg.type !== 'signed') {
+      log('ignoring an unsigned summary')
+      return
+    }
+    const from = msg.from
+    const id = from.toString()
+    if (from.equals(this.components.peerId) || this.banned.has(id)) return
+    let summary
+    try {
+      summary = decodeHaveSummary(msg.data, { maxBytes: this.options.maxMessageBytes })
+    } catch (err: any) {
+      log('ignoring summary from %p (%s): %s', from, err?.reason ?? 'error', errorText(err))
+      return
+    }
+    const now = Date.now()
+    let previous = this.remote.get(id)
+    if (previous != null && now - previous.heardAt > this.options.peerExpiryMs) previous = undefined
+    if (previous != null && summary.seq <= previous.seq) {
+      log.trace('ignoring stale summary %d from %p (have %d)', summary.seq, from, previous.seq)
+      return
+    }
+    const files = new Map(summary.files.map(f => [f.root, f.blocks]))
+    const roots: string[] = []
+    for (const [root, blocks] of files) {
+      const before = previous?.files.get(root)
+      if (before == null || !before.covers(blocks)) roots.push(root)
+    }
+    if (previous == null) {
+      // a new voice: it may not have heard us yet
+      this.makeRoomForPeer()
+      this.schedulePublish()
+    }
+    this.remote.delete(id)
+    this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files })
+    log.trace('summary %d from %p: %d files', summary.seq, from, files.size)
+    if (roots.length > 0) this.safeDispatchEvent('peer:have', { detail: { peer: from, roots } })
+  }
+
+  private readonly onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
+    const { peerId, subscriptions } = evt.detail
+    if (peerId.equals(this.components.peerId)) return
+    if (subscriptions.some(s => s.subscribe && s.topic === this.options.topic)) {
+      this.retries = 0
+      this.schedulePublish()
+    }
+  }
+
+  private readonly onTick = (): void => {
+    this.sweep()
+    for (const file of this.local.values()) {
+      if (file.provide === 'failed') this.maybeProvide(file)
+    }
+    this.retries = 0
+    void this.publish()
+  }
+
+  private schedulePublish (delayMs = this.options.debounceMs): void {
+    if (!this.started || this.debounce != null) return
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined
+      void this.publish()
+    }, delayMs)
+  }
+
+  /** Sends our summary when there is something to say and someone to hear it; never throws. */
+  private async publish (): Promise<void> {
+    if (!this.started) return
+    if (this.publishing) {
+      this.publishAgain = true
+      return
+    }
+    const { pubsub } = this.components
+    const files = [...this.local].map(([root, f]) => ({ root, totalBlocks: f.total, blocks: f.blocks }))
+    if (files.length === 0 && !this.needHello && !this.announcedFiles) return
+    try {
+      // the subscription-change handler publishes once someone joins
+      if (pubsub.getSubscribers(this.options.topic).length === 0) return
+      this.publishing = true
+      this.seq = Math.max(this.seq + 1, Date.now())
+      const data = encodeHaveSummary({ seq: this.seq, files }, { maxBytes: this.options.maxMessageBytes })
+      const result = await pubsub.publish(this.options.topic, data)
+      if (result.recipients.length === 0) {
+        // subscribers known, but no stream to any of them yet: try again shortly
+        if (this.retries++ < MAX_PUBLISH_RETRIES) this.schedulePublish(Math.max(this.options.debounceMs, 1000))
+        return
+      }
+      this.needHello = false
+      this.announcedFiles = files.length > 0
+      log.trace('published summary %d (%d files, %d bytes) to %d peers', this.seq, files.length, data.byteLength, result.recipients.length)
+    } catch (err) {
+      // NoPeersSubscribedToTopic, or pubsub stopping under us: nothing to tell anyone
+      log('publish on %s failed: %s', this.options.topic, errorText(err))
+    } finally {
+      this.publishing = false
+      if (this.publishAgain) {
+        this.publishAgain = false
+        this.schedulePublish()
+      }
+    }
+  }
+
+  /** Provides a complete file's root in the background, once; errors are logged. */
+  private maybeProvide (file: LocalFile): void {
+    const provide = this.components.provide
+    if (!this.started || !this.options.provideCompleteFiles || provide == null) return
+    if (file.provide === 'pending' || file.provide === 'done' || !file.blocks.isComplete(file.total)) return
+    file.provide = 'pending'
+    const deadline = withDeadline(this.options.provideTimeoutMs)
+    this.background.add(deadline.controller)
+    const cid = file.cid
+    provide(cid, { signal: deadline.signal }).then(() => {
+      if (file.provide === 'pending') file.provide = 'done'
+      log('provided %c', cid)
+    }, err => {
+      if (file.provide === 'pending') file.provide = 'failed'
+      if (this.started) log('providing %c failed (retried in %d ms): %s', cid, this.options.publishIntervalMs, errorText(err))
+    }).finally(() => {
+      deadline.clear()
+      this.background.delete(deadline.controller)
+    })
+  }
+
+  /** A file we provided is no longer complete: stop re-providing it; errors are logged. */
+  private withdraw (file: LocalFile): void {
+    const was = file.provide
+    file.provide = 'no'
+    const cancel = this.components.cancelProvide
+    if (was === 'no' || cancel == null) return
+    cancel(file.cid).catch(err => { log('cancelling provide of %c failed: %s', file.cid, errorText(err)) })
+  }
+
+  private sweep (): void {
+    const now = Date.now()
+    for (const [id, entry] of this.remote) {
+      if (now - entry.heardAt > this.options.peerExpiryMs) this.remote.delete(id)
+    }
+    for (const [root, holders] of this.dht) {
+      for (const [id, holder] of holders) {
+        if (now - holder.foundAt > this.options.dhtProviderExpiryMs) holders.delete(id)
+      }
+      if (holders.size === 0) this.dht.delete(root)
+    }
+  }
+
+  /** Keeps `remote` under `maxPeers`: the least recently heard goes (the map is in hearing order). */
+  private makeRoomForPeer (): void {
+    while (this.remote.size >= this.options.maxPeers) {
+      const oldest = this.remote.keys().next().value
+      if (oldest == null) return
+      this.remote.delete(oldest)
+    }
+  }
+
+  private checkIndex (blockIndex: number): void {
+    if (!Number.isSafeInteger(blockIndex) || blockIndex < 0) {
+      throw new InvalidAvailabilityArgumentError(`blockIndex must be a non-negative integer, got ${String(blockIndex)}`)
+    }
+  }
+
+  /** The canonical `CID.toString()` form of a root given in any base; throws for a non-CID. */
+  private canonical (root: string): string {
+    const cached = this.rootKeys.get(root)
+    if (cached != null) return cached
+    let key: string
+    try {
+      key = CID.parse(root).toString()
+    } catch {
+      throw new InvalidAvailabilityArgumentError(`root must be a CID string, got ${JSON.stringify(root)}`)
+    }
+    if (this.rootKeys.size >= MAX_ROOT_CACHE) this.rootKeys.clear()
+    this.rootKeys.set(root, key)
+    return key
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Who has what: each node gossips a small signed "have" summary per site (which files and
+ * block ranges it holds) and provides the root CID of every file it holds completely on the
+ * DHT. The fetch scheduler asks `peersWith(root, block)` for candidates and falls back to
+ * `findProviders(root)` when gossip knows nobody.
+ *
+ * ```ts
+ * const have = availability({ siteId: manifest.siteId })({
+ *   peerId: node.peerId,
+ *   pubsub: node.libp2p.services.pubsub,
+ *   provide: async (cid, options) => node.provide(cid, options),
+ *   findProviders: (cid, options) => node.findProviders(cid, options)
+ * })
+ * await have.start()
+ * have.addLocal(file.root, 0, file.blocks.length)
+ * have.peersWith(file.root, 3) // PeerId[]
+ * ```
+ */
+import { DefaultAvailability, resolveAvailabilityInit } from './availability.ts'
+import type { BlockRanges } from './block-ranges.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { TypedEventTarget } from 'main-event'
+import type { CID } from 'multiformats/cid'
+
+export { BlockRanges } from './block-ranges.ts'
+export type { BlockRange, BlockRangesParseOptions } from './block-ranges.ts'
+export { HAVE_SUMMARY_VERSION, haveTopic, encodeHaveSummary, decodeHaveSummary, fitHaveSummary, haveSummaryLength } from './have-summary.ts'
+export type { FileHave, HaveSummary, HaveSummaryLimits } from './have-summary.ts'
+
+export interface AvailabilityInit {
+  /** The site's id, from the manifest. */
+  siteId: string
+  /** Gossipsub topic; default `swarmsite/<siteId>/have/1`. */
+  topic?: string
+  /** Periodic republish of our summary (also when expired peers are swept), ms; default 30 000. */
+  publishIntervalMs?: number
+  /** A local change, a newly subscribed peer or a newly heard peer makes us publish this much later (coalescing), ms; default 500. */
+  debounceMs?: number
+  /** A peer's summary is forgotten when not refreshed for this long, ms; default 3 × `publishIntervalMs`. */
+  peerExpiryMs?: number
+  /** Largest summary we send (bigger ones are coarsened, never refused) and accept, bytes; default 16 KiB, at least 256. */
+  maxMessageBytes?: number
+  /** Provide the root CID of every file we hold completely on the DHT; default true. */
+  provideCompleteFiles?: boolean
+  /** Deadline of one background provide, ms; default 30 000. */
+  provideTimeoutMs?: number
+  /** Deadline of `findProviders` unless the caller's signal ends it first, ms; default 10 000. */
+  findProvidersTimeoutMs?: number
+  /** A DHT provider found by `findProviders` counts as a holder for this long, ms; default 10 min. */
+  dhtProviderExpiryMs?: number
+  /** Most remote peers whose summaries are kept (the least recently heard goes first); default 1024. */
+  maxPeers?: number
+}
+
+export interface AvailabilityComponents {
+  peerId: PeerId
+  pubsub: GossipSub
+  /** Announce on the DHT that we hold `cid` (e.g. `SwarmNode.provide`); without it nothing is provided. */
+  provide?(cid: CID, options?: AbortOptions): Promise<void>
+  /** Stop re-providing `cid` once we no longer hold all of it (e.g. kad-dht `cancelReprovide`). */
+  cancelProvide?(cid: CID, options?: AbortOptions): Promise<void>
+  /** Providers of `cid` on the DHT (e.g. `SwarmNode.findProviders`); without it `findProviders` finds nobody. */
+  findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<PeerId>
+}
+
+export interface PeerHaveDetail {
+  peer: PeerId
+  /** Canonical root CID strings of the files the summary adds blocks of. */
+  roots: string[]
+}
+
+export interface AvailabilityEvents {
+  /** A summary arrived that adds blocks (or files) to what we knew of that peer. */
+  'peer:have': CustomEvent<PeerHaveDetail>
+}
+
+export interface FindProvidersOptions extends AbortOptions {
+  /** Stop after this many providers; default 20. */
+  limit?: number
+}
+
+export interface Availability extends TypedEventTarget<AvailabilityEvents> {
+  /** Joins the topic and starts publishing. The pubsub service must be started. */
+  start(): Promise<void>
+  /** Leaves the topic, aborts background provides and clears every timer; local state is kept. */
+  stop(): Promise<void>
+  /** We now hold block `blockIndex` of file `root` (of `totalBlocks` blocks). */
+  addLocal(root: string, blockIndex: number, totalBlocks: number): void
+  /** We no longer hold that block (evicted). */
+  removeLocal(root: string, blockIndex: number): void
+  /** A copy of the blocks we hold of `root`, or undefined when none. */
+  localBlocks(root: string): BlockRanges | undefined
+  /**
+   * Remote peers believed to hold block `blockIndex` of file `root` (gossip summaries + DHT
+   * providers, who count as holding every block). Excludes self and removed peers. A peer's
+   * fresh gossip summary outranks its DHT record (it may have evicted blocks since); gossip
+   * holders come first.
+   */
+  peersWith(root: string, blockIndex: number): PeerId[]
+  /**
+   * DHT lookup for a file's root; adds results as complete holders; bounded by the signal,
+   * `findProvidersTimeoutMs` and `limit`. Resolves with what was found when the lookup ends
+   * or times out; rejects only when the caller's signal aborts.
+   */
+  findProviders(root: string, options?: FindProvidersOptions): Promise<PeerId[]>
+  /** Forget a peer (e.g. it sent a bad block); with `forever`, ignore it from now on. */
+  removePeer(peer: PeerId, options?: { forever?: boolean }): void
+}
+
+/** The availability component; throws InvalidAvailabilityArgumentError for bad options. */
+export function availability (init: AvailabilityInit): (components: AvailabilityComponents) => Availability {
+  resolveAvailabilityInit(init)
+  return components => new DefaultAvailability(init, components)
+}

@@ -1,0 +1,213 @@
+/**
+ * `/swarmsite/block/1.0.0`: serves the blocks of loaded manifests to peers that want them, and
+ * asks peers for blocks over direct connections. Bans peers that send bad blocks; refuses peers
+ * that keep breaking the protocol.
+ */
+import { logger } from '@libp2p/logger'
+import { TypedEventEmitter } from 'main-event'
+import * as defaults from './constants.ts'
+import { BlockNotAvailableError, ExchangeStoppedError, PeerBannedError } from './errors.ts'
+import { peerSession } from './peer-session.ts'
+import { serveStream } from './serve-stream.ts'
+import type { PeerSession } from './peer-session.ts'
+import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+
+const log = logger('swarmsite:exchange')
+
+export interface BlockExchangeInit {
+  protocol?: string
+  maxOutstandingWantsPerPeer?: number
+  maxStrikes?: number
+  openStreamTimeoutMs?: number
+}
+
+export interface BlockExchangeComponents {
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'getConnections' | 'hangUp'>
+  /** The block's bytes when this node may serve it: part of a loaded manifest and held. */
+  getServableBlock(cid: CID, options: AbortOptions): Promise<Uint8Array | undefined>
+  /** The upload budget; rejects when this node does not upload now. */
+  takeUpload(bytes: number, options: AbortOptions): Promise<void>
+}
+
+export interface BlockUploadedEvent { peer: PeerId, cid: CID, bytes: number }
+export interface PeerBannedEvent { peer: PeerId, reason: string }
+export interface PeerViolationEvent { peer: PeerId, error: Error, strikes: number }
+
+export interface BlockExchangeEvents {
+  'block:uploaded': CustomEvent<BlockUploadedEvent>
+  'peer:banned': CustomEvent<PeerBannedEvent>
+  'peer:violation': CustomEvent<PeerViolationEvent>
+}
+
+export interface BlockExchange extends TypedEventEmitter<BlockExchangeEvents> {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** A verified block from `peer`, over a direct connection we already have. */
+  want(peer: PeerId, cid: CID, options?: { priority?: number, signal?: AbortSignal }): Promise<Uint8Array>
+  /** Our wants in flight with `peer`. */
+  inflight(peer: PeerId): number
+  /** True when a direct (not relayed) connection to `peer` is open. */
+  canAsk(peer: PeerId): boolean
+  /** Never ask or serve this peer again, and hang up on it. */
+  ban(peer: PeerId, reason: string): void
+  isBanned(peer: PeerId): boolean
+}
+
+function directConnection (connections: Connection[]): Connection | undefined {
+  return connections.find(c => c.status === 'open' && c.limits == null)
+}
+
+class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implements BlockExchange {
+  private readonly protocol: string
+  private readonly maxOutstandingWants: number
+  private readonly maxStrikes: number
+  private readonly openStreamTimeoutMs: number
+  private readonly sessions = new Map<string, Promise<PeerSession>>()
+  private readonly banned = new Set<string>()
+  private readonly strikes = new Map<string, number>()
+  private readonly inbound = new Set<Stream>()
+  private controller = new AbortController()
+  private running = false
+  private readonly components: BlockExchangeComponents
+
+  constructor (components: BlockExchangeComponents, init: BlockExchangeInit) {
+    super()
+    this.components = components
+    this.protocol = init.protocol ?? defaults.BLOCK_PROTOCOL
+    this.maxOutstandingWants = init.maxOutstandingWantsPerPeer ?? defaults.DEFAULT_MAX_OUTSTANDING_WANTS_PER_PEER
+    this.maxStrikes = init.maxStrikes ?? defaults.DEFAULT_MAX_STRIKES
+    this.openStreamTimeoutMs = init.openStreamTimeoutMs ?? defaults.DEFAULT_OPEN_STREAM_TIMEOUT_MS
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.controller = new AbortController()
+    this.running = true
+    await this.components.libp2p.handle(this.protocol, (stream, connection) => { this.onInbound(stream, connection) }, {
+      maxInboundStreams: defaults.MAX_INBOUND_STREAMS,
+      maxOutboundStreams: defaults.MAX_OUTBOUND_STREAMS,
+      runOnLimitedConnection: false
+    })
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.controller.abort(new ExchangeStoppedError('block exchange stopped'))
+    await this.components.libp2p.unhandle(this.protocol)
+    for (const session of this.sessions.values()) {
+      session.then(s => { s.close() }, () => {})
+    }
+    this.sessions.clear()
+    for (const stream of this.inbound) stream.abort(new ExchangeStoppedError('block exchange stopped'))
+    this.inbound.clear()
+  }
+
+  private onInbound (stream: Stream, connection: Connection): void {
+    const peer = connection.remotePeer
+    if (!this.running || this.isBanned(peer)) {
+      stream.abort(new PeerBannedError(`not serving ${peer}`))
+      return
+    }
+    this.inbound.add(stream)
+    void serveStream({
+      stream,
+      peer,
+      maxOutstandingWants: this.maxOutstandingWants,
+      getBlock: async (cid, options) => this.components.getServableBlock(cid, options),
+      takeUpload: async (bytes, options) => { await this.components.takeUpload(bytes, options) },
+      onViolation: (err) => { this.strike(peer, err) },
+      onBlockSent: (cid, bytes) => {
+        this.safeDispatch('block:uploaded', { peer, cid, bytes })
+      },
+      signal: this.controller.signal
+    }).finally(() => { this.inbound.delete(stream) })
+  }
+
+  private strike (peer: PeerId, error: Error): void {
+    const key = peer.toString()
+    const strikes = (this.strikes.get(key) ?? 0) + 1
+    this.strikes.set(key, strikes)
+    this.safeDispatch('peer:violation', { peer, error, strikes })
+    if (strikes >= this.maxStrikes) this.ban(peer, `${strikes} protocol violations, the last: ${error.message}`)
+  }
+
+  private safeDispatch<K extends keyof BlockExchangeEvents>(type: K, detail: BlockExchangeEvents[K]['detail']): void {
+    try {
+      this.safeDispatchEvent(type, { detail } as any)
+    } catch (err: any) {
+      log.error('a %s listener threw: %s', type, err.message)
+    }
+  }
+
+  ban (peer: PeerId, reason: string): void {
+    const key = peer.toString()
+    if (this.banned.has(key)) return
+    this.banned.add(key)
+    log('banned %p: %s', peer, reason)
+    this.sessions.get(key)?.then(s => { s.close(new PeerBannedError(reason)) }, () => {})
+    this.sessions.delete(key)
+    this.components.libp2p.hangUp(peer).catch(err => { log.trace('hang up on %p: %s', peer, err.message) })
+    this.safeDispatch('peer:banned', { peer, reason })
+  }
+
+  isBanned (peer: PeerId): boolean {
+    return this.banned.has(peer.toString())
+  }
+
+  canAsk (peer: PeerId): boolean {
+    return !this.isBanned(peer) && directConnection(this.components.libp2p.getConnections(peer)) != null
+  }
+
+  inflight (peer: PeerId): number {
+    return this.settled.get(peer.toString())?.inflight() ?? 0
+  }
+
+  /** Sessions whose stream is open, for synchronous inflight counts. */
+  private readonly settled = new Map<string, PeerSession>()
+
+  private async session (peer: PeerId): Promise<PeerSession> {
+    const key = peer.toString()
+    let session = this.sessions.get(key)
+    if (session == null) {
+      session = this.openSession(peer)
+      this.sessions.set(key, session)
+      session.catch(() => { if (this.sessions.get(key) === session) this.sessions.delete(key) })
+    }
+    return session
+  }
+
+  private async openSession (peer: PeerId): Promise<PeerSession> {
+    const key = peer.toString()
+    const connection = directConnection(this.components.libp2p.getConnections(peer))
+    if (connection == null) throw new BlockNotAvailableError(`no direct connection to ${peer}`)
+    const stream = await connection.newStream(this.protocol, {
+      signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.openStreamTimeoutMs)])
+    })
+    let session: PeerSession | undefined
+    session = peerSession({
+      peer,
+      stream,
+      onInvalidBlock: (cid) => { this.ban(peer, `sent bytes that do not match ${cid}`) },
+      onViolation: (err) => { this.strike(peer, err) },
+      onClose: () => {
+        if (this.settled.get(key) === session) this.settled.delete(key)
+        this.sessions.delete(key)
+      }
+    })
+    this.settled.set(key, session)
+    return session
+  }
+
+  async want (peer: PeerId, cid: CID, options: { priority?: number, signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    if (!this.running) throw new ExchangeStoppedError('block exchange is not running')
+    if (this.isBanned(peer)) throw new PeerBannedError(`${peer} is banned`)
+    const session = await this.session(peer)
+    return session.want(cid, options)
+  }
+}
+
+export function blockExchange (init: BlockExchangeInit = {}): (components: BlockExchangeComponents) => BlockExchange {
+  return (components) => new DefaultBlockExchange(components, init)
+}

@@ -1,0 +1,72 @@
+import type { BlockSource } from '../content/fetch/download.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+
+export interface BlockReceivedDetail {
+  path: string
+  index: number
+  /** File bytes the block carries. */
+  bytes: number
+  source: BlockSource
+  peer?: PeerId
+  /** From wanted to verified. */
+  elapsedMs: number
+  /** Another copy already completed this block (endgame or origin race). */
+  duplicate: boolean
+}
+
+export interface FetchDoneDetail {
+  path: string
+  /** File bytes delivered (the range, for 206). */
+  bytes: number
+  status: number
+  fromPeers: number
+  fromOrigin: number
+  fromStore: number
+  firstByteMs: number
+  elapsedMs: number
+}
+
+/** What a swarm tells the app; each is a `CustomEvent` with the detail shown. */
+export interface SwarmEvents {
+  'block:received': CustomEvent<BlockReceivedDetail>
+  'block:uploaded': CustomEvent<{ peer: PeerId, cid: CID, bytes: number }>
+  'peer:banned': CustomEvent<{ peer: PeerId, reason: string }>
+  'fetch:done': CustomEvent<FetchDoneDetail>
+  'fetch:error': CustomEvent<{ path: string, error: Error }>
+}
+
+export interface PeerStats {
+  peerId: string
+  bytesDown: number
+  blocksDown: number
+  bytesUp: number
+  blocksUp: number
+  /** Measured time to deliver one block (weighted to recent blocks); undefined before any. */
+  latencyMs?: number
+  bytesPerSecond?: number
+  failures: number
+  banned: boolean
+}
+
+export interface SwarmStats {
+  peerId: string
+  bytesFromPeers: number
+  bytesFromOrigin: number
+  bytesFromStore: number
+  /** Bytes fetched twice (endgame, a peer racing the origin): the price of not waiting. */
+  duplicateBytes: number
+  bytesUploaded: number
+  blocksFromPeers: number
+  blocksFromOrigin: number
+  blocksFromStore: number
+  blocksUploaded: number
+  /** bytesFromPeers ÷ (bytesFromPeers + bytesFromOrigin); 0 before any download. */
+  offloadRatio: number
+  uploadEnabled: boolean
+  /** Upload rate allowed now, bytes/s: 0 when off, Infinity when unlimited. */
+  uploadBytesPerSecond: number
+  store: { kind: string, bytes: number, blocks: number, maxBytes: number }
+  connections: { direct: number, relayed: number }
+  peers: PeerStats[]
+}
