@@ -32,6 +32,7 @@ if (!existsSync(chromium)) {
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
 run(process.execPath, [tsc, '--noEmit', '-p', '.'])
 run(process.execPath, [tsc, '-p', 'tsconfig.build.json'])
+run(process.execPath, [join(root, 'scripts/build-browser.ts')])
 
 const files = [...testFiles('test/unit'), ...testFiles('test/integration'), ...testFiles('interop-tests')]
 const only = process.argv.slice(2)

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs'
-import { access, stat, writeFile } from 'node:fs/promises'
+import { access, copyFile, stat, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEFAULT_MANIFEST_FILE_NAME, DEFAULT_PROFILE } from '../content/constants.ts'
@@ -7,7 +8,7 @@ import { InvalidOriginError, UnknownProfileError } from '../content/errors.ts'
 import { buildManifest } from '../content/manifest.ts'
 import { PROFILE_NAMES, isProfileName } from '../content/profiles.ts'
 import { normaliseOrigin } from '../content/site-id.ts'
-import { UsageError } from './options.ts'
+import { UsageError, formatBytes } from './options.ts'
 
 export const BUILD_HELP = `Usage: swarmsite build <dir> --origin <url> [options]
 
@@ -16,12 +17,43 @@ Chunks every file of <dir> into IPFS UnixFS blocks and writes the site manifest.
   --origin <url>       the site's http(s) origin, where the files are also served (required)
   --out <file>         where to write the manifest (default <dir>/${DEFAULT_MANIFEST_FILE_NAME})
   --profile <name>     CID profile: ${PROFILE_NAMES.join(', ')} (default ${DEFAULT_PROFILE})
+  --no-scripts         don't write swarmsite.js and swarmsite-sw.js into <dir>
   --json               print the summary as one JSON line
   -h, --help           show this help
+
+Unless --no-scripts, it also writes the browser files next to the manifest: swarmsite.js
+(add <script type="module" src="/swarmsite.js" data-bootstrap="<relay multiaddr>"> to your
+pages) and swarmsite-sw.js (the service worker; it must be served from the site's root).
 
 Hidden files and folders (a name starting with '.'), symlinks pointing outside <dir> and
 unreadable files are skipped with a warning on stderr; symlinks inside <dir> are followed.
 The manifest itself is never listed.`
+
+/** The drop-in script and the service worker, as `npm run build` writes them to dist/browser/. */
+const BROWSER_FILES = ['swarmsite.js', 'swarmsite-sw.js']
+
+/** dist/browser/ seen from this file both as built (dist/src/cli/) and as source (src/cli/). */
+async function browserFilesDir (): Promise<string> {
+  for (const candidate of ['../../browser/', '../../dist/browser/']) {
+    const dir = fileURLToPath(new URL(candidate, import.meta.url))
+    if (await stat(join(dir, BROWSER_FILES[0]!)).then(() => true, () => false)) return dir
+  }
+  throw new UsageError('the browser files (swarmsite.js, swarmsite-sw.js) are not built: run \'npm run build\' in the swarmsite package, or pass --no-scripts')
+}
+
+async function writeBrowserFiles (dir: string): Promise<string[]> {
+  const from = await browserFilesDir()
+  const written: string[] = []
+  for (const name of BROWSER_FILES) {
+    try {
+      await copyFile(join(from, name), join(dir, name))
+    } catch (err: any) {
+      throw new UsageError(`cannot write ${JSON.stringify(join(dir, name))}: ${err.code ?? err.message}`)
+    }
+    written.push(join(dir, name))
+  }
+  return written
+}
 
 /** `swarmsite build`: resolves with the process exit code. */
 export async function buildCommand (argv: string[]): Promise<number> {
@@ -34,6 +66,7 @@ export async function buildCommand (argv: string[]): Promise<number> {
       out: { type: 'string' },
       profile: { type: 'string' },
       json: { type: 'boolean' },
+      'no-scripts': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -65,7 +98,7 @@ export async function buildCommand (argv: string[]): Promise<number> {
   const { manifest, skipped } = await buildManifest(dir, {
     origin: values.origin,
     profile,
-    exclude: [out],
+    exclude: [out, ...BROWSER_FILES.map(f => join(dir, f))],
     onProgress: tty
       ? p => { process.stderr.write(`\r\x1b[Kbuilding: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)}`) }
       : undefined
@@ -79,8 +112,10 @@ export async function buildCommand (argv: string[]): Promise<number> {
   } catch (err: any) {
     throw new UsageError(`cannot write the manifest to ${JSON.stringify(out)}: ${err.code ?? err.message}`)
   }
+  const scripts = values['no-scripts'] === true ? [] : await writeBrowserFiles(dir)
   const summary = {
     manifest: out,
+    scripts,
     siteId: manifest.siteId,
     profile: manifest.profile,
     files: manifest.files.length,
@@ -94,16 +129,8 @@ export async function buildCommand (argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(summary) + '\n')
   } else {
     process.stdout.write(`wrote ${summary.manifest} (${formatBytes(summary.manifestBytes)})\n` +
-      `  ${summary.files} files, ${formatBytes(summary.bytes)}, ${summary.blocks} blocks, profile ${summary.profile}, ${summary.skipped} skipped\n`)
+      `  ${summary.files} files, ${formatBytes(summary.bytes)}, ${summary.blocks} blocks, profile ${summary.profile}, ${summary.skipped} skipped\n` +
+      (scripts.length > 0 ? `wrote ${scripts.join(' and ')}\n` : ''))
   }
   return 0
-}
-
-function formatBytes (n: number): string {
-  if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let value = n
-  let unit = -1
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return `${value.toFixed(1)} ${units[unit]}`
 }

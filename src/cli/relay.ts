@@ -3,11 +3,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import * as defaults from '../../relay/constants.ts'
 import { loadOrCreateKey } from '../../relay/key-file.ts'
 import { createRelay } from '../../relay/relay.ts'
-import { UsageError, flagOrEnv, listFlagOrEnv, parseCount, parsePort } from './options.ts'
+import { UsageError, flagOrEnv, formatBytes, listFlagOrEnv, parseBytes, parseCount, parsePort } from './options.ts'
 
 export const RELAY_HELP = `Usage: swarmsite relay [options]
 
-Runs the swarm's relay: bootstrap peer, circuit-relay-v2 server, DHT server and gossip hub.
+Runs the swarm's relay: bootstrap peer, circuit-relay-v2 server, DHT server and gossip hub;
+with --seed, also an always-on peer that serves one site's blocks.
 Every option can also be set by the environment variable shown.
 
   --host <ip>               listen address (SWARMSITE_RELAY_HOST, default ${defaults.DEFAULT_RELAY_HOST})
@@ -23,6 +24,11 @@ Every option can also be set by the environment variable shown.
   --protocol-prefix <p>     DHT protocol prefix, as the swarm's nodes use (SWARMSITE_RELAY_PROTOCOL_PREFIX, default /swarmsite)
   --topic-prefix <p>        gossip topics the relay joins (SWARMSITE_RELAY_TOPIC_PREFIX, default ${defaults.DEFAULT_TOPIC_PREFIX})
   --max-topics <n>          gossip topics joined at most (SWARMSITE_RELAY_MAX_TOPICS, default ${defaults.DEFAULT_MAX_TOPICS})
+  --seed <dir>              also serve this site folder's blocks as an always-on peer (SWARMSITE_RELAY_SEED);
+                            every file is checked against the manifest first: one that differs stops the relay
+  --seed-manifest <file>    the seeded site's manifest (SWARMSITE_RELAY_SEED_MANIFEST, default <dir>/${defaults.DEFAULT_SEED_MANIFEST_FILE_NAME})
+  --seed-store <dir>        keep the seeded blocks in a disk store there instead of memory (SWARMSITE_RELAY_SEED_STORE)
+  --seed-upload-limit <n>   seeder upload cap, bytes per second, e.g. 8M (SWARMSITE_RELAY_SEED_UPLOAD_LIMIT, default none)
   --json                    print the relay's addresses as one JSON line
   -h, --help                show this help
 
@@ -54,6 +60,10 @@ export async function relayCommand (argv: string[]): Promise<number> {
       'protocol-prefix': { type: 'string' },
       'topic-prefix': { type: 'string' },
       'max-topics': { type: 'string' },
+      seed: { type: 'string' },
+      'seed-manifest': { type: 'string' },
+      'seed-store': { type: 'string' },
+      'seed-upload-limit': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
@@ -68,6 +78,17 @@ export async function relayCommand (argv: string[]): Promise<number> {
   if (protocolPrefix != null && !/^\/[\w.-]+(\/[\w.-]+)*$/.test(protocolPrefix)) {
     throw new UsageError(`--protocol-prefix must look like '/my-site', got ${JSON.stringify(protocolPrefix)}`)
   }
+  const seedDir = flag('seed')
+  const seedManifest = flag('seed-manifest')
+  const seedStore = flag('seed-store')
+  const seedUploadLimit = parseBytes('seed-upload-limit', flag('seed-upload-limit'))
+  if (seedDir == null) {
+    for (const [name, value] of [['seed-manifest', seedManifest], ['seed-store', seedStore], ['seed-upload-limit', seedUploadLimit]] as const) {
+      if (value != null) throw new UsageError(`--${name} needs --seed <dir>`)
+    }
+  } else if (seedDir === '') {
+    throw new UsageError('--seed needs a folder')
+  }
   const init = {
     host: flag('host'),
     wsPort: parsePort('ws-port', flag('ws-port')) ?? undefined,
@@ -80,7 +101,10 @@ export async function relayCommand (argv: string[]): Promise<number> {
     maxConnections: parseCount('max-connections', flag('max-connections')),
     protocolPrefix,
     topicPrefix: flag('topic-prefix'),
-    maxTopics: parseCount('max-topics', flag('max-topics'))
+    maxTopics: parseCount('max-topics', flag('max-topics')),
+    seed: seedDir == null
+      ? undefined
+      : { dir: seedDir, manifestPath: seedManifest, storePath: seedStore, uploadBytesPerSecond: seedUploadLimit }
   }
   if (init.host != null) checkMultiaddrs('host', [`/${init.host.includes(':') ? 'ip6' : 'ip4'}/${init.host}`])
   const keyFile = flag('key') ?? defaults.DEFAULT_RELAY_KEY_FILE
@@ -100,12 +124,16 @@ export async function relayCommand (argv: string[]): Promise<number> {
   })
 
   const addrs = relay.multiaddrs().map(String)
+  const seed = relay.seeder?.info()
   if (values.json === true) {
-    process.stdout.write(JSON.stringify({ peerId: relay.peerId.toString(), multiaddrs: addrs, http: relay.httpUrl ?? null, keyFile, keyCreated: created }) + '\n')
+    process.stdout.write(JSON.stringify({ peerId: relay.peerId.toString(), multiaddrs: addrs, http: relay.httpUrl ?? null, keyFile, keyCreated: created, seed: seed ?? null }) + '\n')
   } else {
     process.stdout.write(`swarmsite relay ${relay.peerId.toString()}${created ? ` (new identity saved to ${keyFile})` : ''}\n`)
     process.stdout.write(`dial it at:\n${addrs.map(a => `  ${a}`).join('\n')}\n`)
     if (relay.httpUrl != null) process.stdout.write(`health: ${relay.httpUrl}/health  metrics: ${relay.httpUrl}/metrics\n`)
+    if (seed != null) {
+      process.stdout.write(`seeding ${seed.files} files (${formatBytes(seed.bytes)}, ${seed.blocks} blocks) of site ${seed.siteId} (${seed.origin}) from ${seed.dir}, checked in ${seed.loadMs} ms, kept in ${seed.store}\n`)
+    }
   }
 
   await signalled

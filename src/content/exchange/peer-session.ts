@@ -59,8 +59,11 @@ export function peerSession (init: PeerSessionInit): PeerSession {
   const close = (err?: Error): void => {
     if (closed) return
     closed = true
+    const abandoned = pending.size
     failAll(err ?? new BlockNotAvailableError(`stream to ${peer} closed`))
     if (err != null) stream.abort(err)
+    // a half-close asks the responder to answer what it has queued; a reset makes it drop our wants
+    else if (abandoned > 0) stream.abort(new BlockNotAvailableError(`gave up on ${abandoned} wants to ${peer}`))
     else if (stream.status === 'open') stream.close().catch(() => {})
     init.onClose()
   }

@@ -106,7 +106,8 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
       try {
         bytes = await lp.read({ signal })
       } catch (err: any) {
-        if (err?.name === 'UnexpectedEOFError') break // the peer closed its side: done
+        // the peer closed its side: answer what it asked for, then finish (see serveLoop)
+        if (err?.name === 'UnexpectedEOFError') { ended = true; break }
         throw err
       }
       const message = decodeBlockMessage(bytes)
@@ -137,8 +138,8 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
     } else if (!signal.aborted) {
       log.trace('stream from %p ended: %s', peer, err.message)
     }
-    ended = true
   } finally {
+    // anything but a clean end of the peer's side (a violation, a reset, stop) ends serving too
     if (!ended) controller.abort()
     ended = true
     notify()
