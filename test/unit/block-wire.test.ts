@@ -250,6 +250,7 @@ describe('block wire format: malformed messages are refused', () => {
     assertMalformed(message(w => w.uint32(key(9, 7)).uint32(0)))
     assertMalformed(message(w => embedded(w, 1, w => { w.uint32(key(1, BYTES)).bytes(cidA.bytes); w.uint32(key(9, 7)) })))
     assertMalformed(message(w => w.uint32(key(9, 3)).uint32(key(1, VARINT)).uint32(5))) // group start, no end
+    assertMalformed(new Uint8Array(1_000_000).fill(key(9, 3))) // groups nested a million deep: no stack overflow escapes
   })
 
   it('an entry, block or presence without a CID; a block without data', () => {

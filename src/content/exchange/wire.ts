@@ -69,6 +69,10 @@ export function emptyMessage (): BlockMessage {
 }
 
 export function encodeBlockMessage (message: Partial<BlockMessage>): Uint8Array {
+  // the same bounds the decoder enforces: never send what every peer refuses
+  if ((message.entries?.length ?? 0) > MAX_WANTS_PER_MESSAGE) throw new MalformedMessageError(`more than ${MAX_WANTS_PER_MESSAGE} entries in one message`)
+  if ((message.blocks?.length ?? 0) > 1) throw new MalformedMessageError('more than one block in one message')
+  if ((message.presences?.length ?? 0) > MAX_PRESENCES_PER_MESSAGE) throw new MalformedMessageError(`more than ${MAX_PRESENCES_PER_MESSAGE} presences in one message`)
   const w = createWriter()
   for (const entry of message.entries ?? []) {
     w.uint32(1 << 3 | WIRE_BYTES).fork()
