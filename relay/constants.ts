@@ -18,3 +18,10 @@ export const DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS = 1000
 /** The relay joins gossip topics with this prefix that its peers join, up to a bound. */
 export const DEFAULT_TOPIC_PREFIX = 'swarmsite/'
 export const DEFAULT_MAX_TOPICS = 256
+
+/** Manifest the relay seeds from `--seed <dir>` unless `--seed-manifest` names another (file name in the folder). */
+export const DEFAULT_SEED_MANIFEST_FILE_NAME = 'swarmsite.json'
+/** DHT provides of the seeded files' roots the relay runs at once; more wait their turn (count). */
+export const DEFAULT_SEED_PROVIDE_CONCURRENCY = 4
+/** Room the seed's memory store allows per dag-pb leaf beyond its file bytes (UnixFS + dag-pb framing is ~15 bytes). */
+export const SEED_DAG_PB_LEAF_OVERHEAD_BYTES = 64

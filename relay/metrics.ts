@@ -8,11 +8,15 @@ export interface RelayMetricsSources {
   topics(): number
   datastore: Datastore
   dhtPrefix: string
+  /** What `--seed` serves, when the relay seeds a site. */
+  seed?(): { files: number, bytes: number, blocks: number } | undefined
 }
 
 export interface RelayMetrics {
   registry: Registry
   gossipMessage(topic: string, bytes: number): void
+  /** The seeder sent a block of `bytes` to a peer. */
+  seedUpload(bytes: number): void
 }
 
 /**
@@ -55,6 +59,26 @@ export function relayMetrics (sources: RelayMetricsSources, registry = new Regis
       this.set(n)
     }
   })
+  new Gauge({
+    name: 'swarmsite_relay_seed_files',
+    help: 'Files of the site the relay seeds (--seed); 0 when it seeds none',
+    registers,
+    collect () { this.set(sources.seed?.()?.files ?? 0) }
+  })
+  new Gauge({
+    name: 'swarmsite_relay_seed_bytes',
+    help: 'Bytes of the files the relay seeds (--seed)',
+    registers,
+    collect () { this.set(sources.seed?.()?.bytes ?? 0) }
+  })
+  new Gauge({
+    name: 'swarmsite_relay_seed_blocks',
+    help: 'Distinct blocks the relay seeds (--seed)',
+    registers,
+    collect () { this.set(sources.seed?.()?.blocks ?? 0) }
+  })
+  const seedBytes = new Counter({ name: 'swarmsite_relay_seed_uploaded_bytes_total', help: 'Block bytes the seeder sent to peers', registers })
+  const seedBlocks = new Counter({ name: 'swarmsite_relay_seed_uploaded_blocks_total', help: 'Blocks the seeder sent to peers', registers })
   const messages = new Counter({ name: 'swarmsite_relay_gossip_messages_total', help: 'Gossip messages received, by topic', labelNames: ['topic'], registers })
   const bytes = new Counter({ name: 'swarmsite_relay_gossip_bytes_total', help: 'Gossip payload bytes received, by topic', labelNames: ['topic'], registers })
   return {
@@ -62,6 +86,10 @@ export function relayMetrics (sources: RelayMetricsSources, registry = new Regis
     gossipMessage (topic, size) {
       messages.inc({ topic })
       bytes.inc({ topic }, size)
+    },
+    seedUpload (size) {
+      seedBytes.inc(size)
+      seedBlocks.inc()
     }
   }
 }

@@ -12,13 +12,15 @@ import { webSockets } from '@libp2p/websockets'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
-import { DEFAULT_PING_STREAMS_PER_CONNECTION, DEFAULT_PING_TIMEOUT_MIN_MS, DEFAULT_PROTOCOL_PREFIX, DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS, DEFAULT_PROVIDER_VALIDITY_MS } from '../src/node/constants.ts'
+import { DEFAULT_PING_STREAMS_PER_CONNECTION, DEFAULT_PING_TIMEOUT_MIN_MS, DEFAULT_PROTOCOL_PREFIX, DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS, DEFAULT_PROVIDER_VALIDITY_MS, DEFAULT_REPROVIDE_INTERVAL_MS } from '../src/node/constants.ts'
 import * as defaults from './constants.ts'
 import { RelayConfigError } from './errors.ts'
 import { gossipHub } from './gossip-hub.ts'
 import { startHttpSide } from './http-side.ts'
 import { relayMetrics } from './metrics.ts'
+import { siteSeeder } from './seeder.ts'
 import type { HttpSide } from './http-side.ts'
+import type { SiteSeeder, SiteSeederInit } from './seeder.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -47,6 +49,12 @@ export interface RelayInit {
   topicPrefix?: string
   maxTopics?: number
   providerValidityMs?: number
+  /**
+   * Seed a site: serve the blocks of the manifest in `seed.dir` as an always-on peer. The folder
+   * is read and checked before the relay listens; a folder that no longer matches its manifest
+   * is a SeedContentMismatchError, a missing folder or manifest a SeedConfigError.
+   */
+  seed?: SiteSeederInit
 }
 
 export interface Relay {
@@ -56,6 +64,8 @@ export interface Relay {
   multiaddrs(): Multiaddr[]
   /** URL of the /health and /metrics side port, if it runs. */
   readonly httpUrl?: string
+  /** The seeder, when `seed` was given. */
+  readonly seeder?: SiteSeeder
   stop(): Promise<void>
 }
 
@@ -126,6 +136,12 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
         providers: {
           provideValidity: init.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS,
           cleanupInterval: DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS
+        },
+        // kad-dht 16 expires records (and re-provides our own, e.g. a seed's) by these, not by
+        // `providers`: the same validity and interval as the swarm's nodes
+        reprovide: {
+          interval: DEFAULT_REPROVIDE_INTERVAL_MS,
+          validity: init.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS
         }
       }),
       pubsub: gossipsub({ runOnLimitedConnection: true, allowPublishToZeroTopicPeers: true })
@@ -137,7 +153,8 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     reservations: () => libp2p.services.relay.reservations.size,
     topics: () => hub.topics().length,
     datastore,
-    dhtPrefix: '/dht'
+    dhtPrefix: '/dht',
+    seed: () => seeder?.info()
   }, registry)
   const hub = gossipHub({
     topicPrefix: init.topicPrefix ?? defaults.DEFAULT_TOPIC_PREFIX,
@@ -145,9 +162,28 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     onMessage: (topic, bytes) => { metrics.gossipMessage(topic, bytes) }
   })(libp2p.services)
 
+  // the seed folder is read and checked before the relay listens: a bad one fails fast
+  const seeder = init.seed == null
+    ? undefined
+    : siteSeeder(init.seed)({
+      libp2p,
+      pubsub: libp2p.services.pubsub,
+      provide: async (cid, options) => { await libp2p.contentRouting.provide(cid, options) }
+    })
+  seeder?.addEventListener('block:uploaded', (evt) => { metrics.seedUpload(evt.detail.bytes) })
+  if (seeder != null) {
+    try {
+      await seeder.load()
+    } catch (err) {
+      await seeder.stop().catch(() => {})
+      throw err
+    }
+  }
+
   try {
     await libp2p.start()
   } catch (err: any) {
+    await seeder?.stop().catch(() => {})
     await Promise.resolve(libp2p.stop()).catch(() => {})
     if (err.code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(String(err.message))) {
       throw new RelayConfigError(`A listen port is already in use (${listenAddresses(init).join(', ')})`)
@@ -155,6 +191,16 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     throw new RelayConfigError(`Could not listen on ${listenAddresses(init).join(', ')}: ${err.message}`)
   }
   hub.start()
+  if (seeder != null) {
+    try {
+      await seeder.start()
+    } catch (err: any) {
+      await seeder.stop().catch(() => {})
+      hub.stop()
+      await libp2p.stop()
+      throw new RelayConfigError(`Could not start seeding: ${err.message}`, { cause: err })
+    }
+  }
 
   let http: HttpSide | undefined
   const httpPort = init.httpPort === undefined ? defaults.DEFAULT_RELAY_HTTP_PORT : init.httpPort
@@ -170,10 +216,12 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
           multiaddrs: libp2p.getMultiaddrs().map(String),
           connections: libp2p.getConnections().length,
           reservations: libp2p.services.relay.reservations.size,
-          topics: hub.topics()
+          topics: hub.topics(),
+          seed: seeder?.info() ?? null
         })
       })
     } catch (err: any) {
+      await seeder?.stop().catch(() => {})
       hub.stop()
       await libp2p.stop()
       throw new RelayConfigError(err.code === 'EADDRINUSE' ? `HTTP port ${httpPort} is already in use` : `Could not start the HTTP side port: ${err.message}`)
@@ -185,8 +233,11 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     peerId: libp2p.peerId,
     libp2p,
     httpUrl: http?.url,
+    seeder,
     multiaddrs: () => libp2p.getMultiaddrs(),
     async stop () {
+      // first, while the node still runs: it leaves the site's topic and ends its block streams
+      await seeder?.stop()
       hub.stop()
       await http?.close()
       await libp2p.stop()
