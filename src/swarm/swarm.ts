@@ -6,6 +6,7 @@
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { availability } from '../content/availability/index.ts'
 import { createIndexedDbBlockstore } from '../content/blockstore/indexeddb.ts'
 import { createMemoryBlockstore } from '../content/blockstore/memory.ts'
@@ -34,6 +35,8 @@ import type { SwarmNode, SwarmNodeInit } from '../node/swarm-node.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 
 const log = logger('swarmsite:swarm')
+
+const toBase64 = (bytes: Uint8Array): string => uint8ArrayToString(bytes, 'base64')
 
 export interface SwarmInit extends SwarmNodeInit {
   /** The site manifest (`swarmsite.json`): its URL, or the parsed object. */
@@ -147,10 +150,13 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     await this.exchange.start()
     await this.availability.start()
     this.started = true
-    // what survived a reload is announced and served again
+    // what survived a reload is announced and served again (matched by multihash: a store may
+    // hand back a CID with another version or codec for the same bytes)
+    const held = new Set<string>()
+    for await (const cid of this.blockstore.cids()) held.add(toBase64(cid.multihash.bytes))
     for (const file of this.manifest.files) {
       for (let i = 0; i < file.blocks.length; i++) {
-        if (await this.blockstore.has(CID.parse(file.blocks[i]!.cid))) this.availability.addLocal(file.root, i, file.blocks.length)
+        if (held.has(toBase64(CID.parse(file.blocks[i]!.cid).multihash.bytes))) this.availability.addLocal(file.root, i, file.blocks.length)
       }
     }
   }
@@ -162,7 +168,6 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     this.fetches.clear()
     await this.availability.stop()
     await this.exchange.stop()
-    this.upload.pause()
     await this.node.stop()
     await this.blockstore.close()
   }
@@ -325,7 +330,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
         latencyMs: score?.measured === true ? score.latencyMs : undefined,
         bytesPerSecond: score?.measured === true ? score.bytesPerSecond : undefined,
         failures: score?.failures ?? 0,
-        banned: this.exchange.isBanned({ toString: () => key } as PeerId)
+        banned: this.exchange.isBanned(key)
       })
     }
     const connections = this.started ? this.node.connections() : []

@@ -51,7 +51,8 @@ export interface BlockExchange extends TypedEventEmitter<BlockExchangeEvents> {
   canAsk(peer: PeerId): boolean
   /** Never ask or serve this peer again, and hang up on it. */
   ban(peer: PeerId, reason: string): void
-  isBanned(peer: PeerId): boolean
+  /** By peer id or its string form. */
+  isBanned(peer: PeerId | string): boolean
 }
 
 function directConnection (connections: Connection[]): Connection | undefined {
@@ -152,7 +153,7 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     this.safeDispatch('peer:banned', { peer, reason })
   }
 
-  isBanned (peer: PeerId): boolean {
+  isBanned (peer: PeerId | string): boolean {
     return this.banned.has(peer.toString())
   }
 

@@ -1,0 +1,47 @@
+// A Vite app that uses swarmsite as a user's project would: a bare `swarmsite` import,
+// resolved from node_modules through the package's `exports` (and its `browser` field).
+// Configured from the query string: ?relay=<multiaddr>&manifest=<url>&path=<file>
+// [&iceServers=<json>][&deadlineMs=<n>]. Writes `{ ok, path, status, length, sha256, stats }`
+// (or `{ ok: false, error }`) as JSON into #result, with data-status="ok" or "error".
+import { createSwarm } from 'swarmsite'
+import type { SwarmInit } from 'swarmsite'
+
+const params = new URLSearchParams(location.search)
+const status = document.querySelector<HTMLElement>('#status')!
+const result = document.querySelector<HTMLOutputElement>('#result')!
+
+function hex (digest: ArrayBuffer): string {
+  return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('')
+}
+
+async function main (): Promise<void> {
+  const path = params.get('path') ?? '/index.html'
+  const init: SwarmInit = {
+    manifest: params.get('manifest') ?? '/swarmsite.json',
+    bootstrap: params.getAll('relay')
+  }
+  const iceServers = params.get('iceServers')
+  if (iceServers != null) init.iceServers = JSON.parse(iceServers)
+  const deadlineMs = params.get('deadlineMs')
+  if (deadlineMs != null) init.blockDeadlineMs = Number(deadlineMs)
+
+  const swarm = await createSwarm(init)
+  await swarm.start()
+  addEventListener('pagehide', () => { void swarm.stop() }, { once: true })
+  status.textContent = `node ${swarm.peerId.toString()} started; fetching ${path}`
+
+  const response = await swarm.fetch(path)
+  const bytes = await response.arrayBuffer()
+  const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes))
+  const stats = swarm.stats()
+  status.textContent = `${path}: ${bytes.byteLength} bytes (${stats.bytesFromPeers} from peers, ${stats.bytesFromOrigin} from origin), sha256 ${sha256}`
+  // the swarm keeps running: this tab now serves the file to later visitors
+  result.textContent = JSON.stringify({ ok: true, path, status: response.status, length: bytes.byteLength, sha256, stats })
+  result.dataset.status = 'ok'
+}
+
+main().catch((error: Error) => {
+  status.textContent = `failed: ${error.name}: ${error.message}`
+  result.textContent = JSON.stringify({ ok: false, error: `${error.name}: ${error.message}` })
+  result.dataset.status = 'error'
+})
