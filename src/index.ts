@@ -12,7 +12,7 @@ export type { Manifest, ManifestFile, ManifestBlock } from './content/manifest-t
 export { createMemoryBlockstore } from './content/blockstore/memory.ts'
 export { createIndexedDbBlockstore } from './content/blockstore/indexeddb.ts'
 export type { SwarmBlockstore, BlockstoreUsage } from './content/blockstore/interface.ts'
-export type { UploadBudgetInit } from './content/upload-budget.ts'
+export type { UploadBudget, UploadBudgetInit, UploadDisabledReason } from './content/upload-budget.ts'
 export { BLOCK_PROTOCOL } from './content/exchange/constants.ts'
 export * from './content/exchange/errors.ts'
 export * from './content/fetch/errors.ts'

@@ -3,7 +3,8 @@
  * The swarmsite service worker (`swarmsite-sw.js`): intercepts same-origin GET/HEAD requests
  * for files of the site manifest and has a page's swarm node answer them; anything else, or
  * any failure before the first byte, goes straight to the network as if it weren't there.
- * Navigations are never intercepted, so HTML always comes fresh from the server.
+ * Pages (navigations to HTML or to the site root) are never intercepted, so they always come
+ * fresh from the server; navigations to other manifest files (a download link) are.
  */
 import { BYPASS_HEADER, HEAD_TIMEOUT_MS } from './bridge-protocol.ts'
 import type { FetchMessage, PortReply, ReadyMessage } from './bridge-protocol.ts'
@@ -118,7 +119,9 @@ async function answerFromSwarm (request: Request, clientId: string): Promise<Res
 self.addEventListener('fetch', (event) => {
   const request = event.request
   if (request.method !== 'GET' && request.method !== 'HEAD') return
-  if (request.mode === 'navigate' || request.headers.has(BYPASS_HEADER)) return
-  if (manifestPath(new URL(request.url)) == null) return
+  if (request.headers.has(BYPASS_HEADER)) return
+  const path = manifestPath(new URL(request.url))
+  if (path == null) return
+  if (request.mode === 'navigate' && (path === '' || /\.html?$/i.test(path))) return
   event.respondWith(answerFromSwarm(request, event.clientId).catch(() => fetch(request)))
 })

@@ -1,20 +1,21 @@
 #!/usr/bin/env node
 import { RelayConfigError } from '../../relay/errors.ts'
 import { UsageError } from './options.ts'
-import { buildCommand } from './build.ts'
-import { relayCommand } from './relay.ts'
 
 const HELP = `Usage: swarmsite <command> [options]
 
 Commands:
   build     chunk a folder of static files and write its manifest (swarmsite build --help)
   relay     run the swarm's relay / bootstrap node (swarmsite relay --help)
+  serve     serve a site folder as its origin, with byte ranges and counters (swarmsite serve --help)
 
 Run 'swarmsite <command> --help' for a command's options.`
 
+// loaded on use: the relay pulls in all of libp2p, which `build` and `serve` don't need
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  relay: relayCommand,
-  build: buildCommand
+  relay: async argv => (await import('./relay.ts')).relayCommand(argv),
+  build: async argv => (await import('./build.ts')).buildCommand(argv),
+  serve: async argv => (await import('./serve.ts')).serveCommand(argv)
 }
 
 async function main (argv: string[]): Promise<number> {

@@ -44,6 +44,8 @@ export interface UploadBudgetInit {
   now?: () => number
 }
 
+export type UploadDisabledReason = 'pause' | 'save-data' | 'zero-cap'
+
 export interface UploadBudget {
   /**
    * Resolves when `bytes` may be sent. Waiters are served in order; a take larger than the
@@ -60,6 +62,8 @@ export interface UploadBudget {
   readonly paused: boolean
   /** false when paused, Save-Data is on, or the cap is 0. */
   readonly enabled: boolean
+  /** Why uploads are off (`pause()`, a cap of 0, Save-Data: the first that applies), or undefined when on. */
+  readonly disabledBy: UploadDisabledReason | undefined
   setMaxBytesPerSecond (bytesPerSecond: number): void
   /** The rate allowed now, bytes per second: 0 when disabled, Infinity when unlimited. */
   currentBytesPerSecond (): number
@@ -125,7 +129,14 @@ class TokenBucketUploadBudget implements UploadBudget {
   get paused (): boolean { return this.#paused }
 
   get enabled (): boolean {
-    return !this.#paused && this.#max > 0 && !(this.#saveData ?? browserSaveData())
+    return this.disabledBy === undefined
+  }
+
+  get disabledBy (): UploadDisabledReason | undefined {
+    if (this.#paused) return 'pause'
+    if (this.#max <= 0) return 'zero-cap'
+    if (this.#saveData ?? browserSaveData()) return 'save-data'
+    return undefined
   }
 
   async take (bytes: number, options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -199,7 +210,8 @@ class TokenBucketUploadBudget implements UploadBudget {
   }
 
   #disabledError (): UploadDisabledError {
-    const why = this.#paused ? 'paused' : this.#max === 0 ? 'the upload cap is 0' : 'Save-Data is on'
+    const reason = this.disabledBy
+    const why = reason === 'pause' ? 'paused' : reason === 'zero-cap' ? 'the upload cap is 0' : 'Save-Data is on'
     return new UploadDisabledError(`uploads are disabled: ${why}`)
   }
 

@@ -16,7 +16,7 @@ import { webRTCRuntime } from './webrtc-runtime.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { ConnectionPolicy } from './connection-policy.ts'
 import type { DhtModeController, DhtModeSetting } from './dht-mode.ts'
-import type { DhtMode, PeerConnectionDetail, SwarmNodeEvents } from './events.ts'
+import type { DhtMode, PeerConnectionDetail, RelayUnreachableDetail, SwarmNodeEvents } from './events.ts'
 import type { SwarmServices } from './libp2p-options.ts'
 import type { RelayKeeper } from './relay-keeper.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -106,6 +106,8 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   private readonly keeper: RelayKeeper
   private readonly dhtMode: DhtModeController
   private reservedRelays = new Set<string>()
+  /** Latest failure per bootstrap relay (by multiaddr), until a dial to it succeeds. */
+  private readonly relayFailures = new Map<string, RelayUnreachableDetail>()
   private _status: SwarmNodeStatus = 'stopped'
   private readonly unlisten: Array<() => void> = []
 
@@ -138,8 +140,14 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
       dialTimeoutMs,
       retryBaseDelayMs,
       retryMaxDelayMs,
-      onConnected: relay => this.safeDispatchEvent('relay:connected', { detail: { relay } }),
-      onUnreachable: detail => this.safeDispatchEvent('relay:unreachable', { detail })
+      onConnected: relay => {
+        this.relayFailures.delete(relay.toString())
+        this.safeDispatchEvent('relay:connected', { detail: { relay } })
+      },
+      onUnreachable: detail => {
+        this.relayFailures.set(detail.relay.toString(), detail)
+        this.safeDispatchEvent('relay:unreachable', { detail })
+      }
     })({
       dial: async (ma, options) => libp2p.dial(ma, options),
       getConnections: peerId => libp2p.getConnections(peerId),
@@ -166,6 +174,12 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
 
   /** Peer ids of the relays holding a reservation for us. */
   reservations (): string[] { return [...relaysIn(this.getMultiaddrs())] }
+
+  /**
+   * Bootstrap relays whose latest dial failed (still retried), with that failure: what the
+   * `relay:unreachable` events said, for an app that starts listening late.
+   */
+  unreachableRelays (): RelayUnreachableDetail[] { return [...this.relayFailures.values()] }
 
   /** True when other peers can open a direct WebRTC connection to us. */
   isReachable (): boolean { return this.getMultiaddrs().some(ma => WebRTC.matches(ma)) }
@@ -205,6 +219,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     await this.libp2p.stop()
     webRTCRuntime.release()
     this.reservedRelays.clear()
+    this.relayFailures.clear()
     this._status = 'stopped'
     log('stopped %p', this.peerId)
   }

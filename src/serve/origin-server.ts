@@ -1,14 +1,17 @@
 /**
- * A static origin web server for tests and benchmarks: serves a folder over real HTTP with
- * single byte ranges, CORS for pages on other ports, byte counters, an optional shared rate
- * limit, and switches for misbehaviour (corrupt bytes, ignoring `Range`).
- * Independent of src/ on purpose: it is the reference the origin client is tested against.
+ * A static origin web server (`swarmsite serve`, the demo, tests and benchmarks): serves a
+ * folder over real HTTP with single byte ranges, CORS for pages on other ports, per-file byte
+ * counters (also as JSON at `ORIGIN_STATS_PATH`), an optional shared rate limit, and switches
+ * for misbehaviour (corrupt bytes, ignoring `Range`) that tests use.
+ * It imports nothing from the content layer on purpose: it is the reference the origin client
+ * is tested against.
  */
 import { once } from 'node:events'
 import { open, stat } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { extname, resolve, sep } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import { CHUNK_BYTES, DEFAULT_CACHE_CONTROL, ORIGIN_STATS_PATH, PACED_CHUNK_BYTES } from './constants.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -37,6 +40,15 @@ export interface OriginRequest {
   bytes: number
 }
 
+/** What `GET /__swarmsite/origin-stats` answers: body bytes served since the last reset. */
+export interface OriginStats {
+  /** Per relative path (`images/a.jpg`), files that were served at least one byte. */
+  files: Record<string, number>
+  total: number
+  /** Requests answered (the stats requests themselves not counted). */
+  requests: number
+}
+
 export interface OriginServer {
   /** `http://host:port/`, ending in `/`. */
   url: string
@@ -45,6 +57,8 @@ export interface OriginServer {
   bytesServed: (path?: string) => number
   /** Requests since the last reset, oldest first (copies). */
   requests: () => OriginRequest[]
+  /** The counters as `GET /__swarmsite/origin-stats` reports them. */
+  stats: () => OriginStats
   resetCounters: () => void
   /** Serve `path` (relative) with every byte inverted, or normally again. */
   setCorrupt: (path: string, on: boolean) => void
@@ -102,6 +116,19 @@ class Pacer {
   }
 }
 
+/** Waits for `drain` or `close`, whichever comes first, and leaves no listener behind. */
+async function drainedOrClosed (res: ServerResponse): Promise<void> {
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
+
 /** The single range of a `Range` header: `[start, end]`, 'unsatisfiable', or undefined (serve all). */
 function rangeOf (header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '')
@@ -134,7 +161,7 @@ function relativePathOf (urlPath: string): string | undefined {
 export async function startOriginServer (options: OriginServerOptions): Promise<OriginServer> {
   const root = resolve(options.root)
   const host = options.host ?? '127.0.0.1'
-  const cacheControl = options.cacheControl ?? 'no-store'
+  const cacheControl = options.cacheControl ?? DEFAULT_CACHE_CONTROL
   const checkRate = (rate: number | undefined): number | undefined => {
     if (rate !== undefined && !(rate > 0)) throw new RangeError(`bytesPerSecond must be positive, got ${rate}`)
     return rate
@@ -200,7 +227,7 @@ export async function startOriginServer (options: OriginServerOptions): Promise<
     }
 
     const flip = corrupt.has(relative!)
-    const chunkSize = pacer.bytesPerSecond === undefined ? 65_536 : 16_384
+    const chunkSize = pacer.bytesPerSecond === undefined ? CHUNK_BYTES : PACED_CHUNK_BYTES
     const fh = await open(file, 'r')
     try {
       let offset = start
@@ -217,9 +244,7 @@ export async function startOriginServer (options: OriginServerOptions): Promise<
         record.bytes += bytesRead
         total += bytesRead
         perPath.set(relative!, (perPath.get(relative!) ?? 0) + bytesRead)
-        if (!res.write(chunk)) {
-          await Promise.race([once(res, 'drain'), once(res, 'close')])
-        }
+        if (!res.write(chunk)) await drainedOrClosed(res)
       }
     } finally {
       await fh.close()
@@ -227,7 +252,15 @@ export async function startOriginServer (options: OriginServerOptions): Promise<
     if (!res.destroyed && !res.writableEnded) res.end()
   }
 
+  const stats = (): OriginStats => ({ files: Object.fromEntries(perPath), total, requests: log.length })
+
   const server = createServer((req, res) => {
+    if ((req.url ?? '/').split('?')[0] === ORIGIN_STATS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      const body = JSON.stringify(stats())
+      res.writeHead(200, { ...CORS_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(body)) })
+      res.end(req.method === 'GET' ? body : undefined)
+      return
+    }
     const record: OriginRequest = { method: req.method ?? 'GET', path: req.url ?? '/', status: 0, bytes: 0 }
     if (req.headers.range !== undefined) record.range = req.headers.range
     log.push(record)
@@ -240,6 +273,7 @@ export async function startOriginServer (options: OriginServerOptions): Promise<
       }
     })
   })
+  // a port in use or a bad host rejects here (once() rejects on 'error')
   server.listen(options.port ?? 0, host)
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
@@ -250,6 +284,7 @@ export async function startOriginServer (options: OriginServerOptions): Promise<
     port,
     bytesServed: path => path === undefined ? total : (perPath.get(path) ?? 0),
     requests: () => log.map(r => ({ ...r })),
+    stats,
     resetCounters: () => {
       log = []
       perPath = new Map()

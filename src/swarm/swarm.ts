@@ -230,11 +230,15 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       try {
         for await (const block of blocks) {
           if (firstByteMs < 0) firstByteMs = performance.now() - started
+          // the body stream closes after the last block and returns this generator at its
+          // yield, so the loop never ends by itself: every byte is here, say so now
+          if (block.index === body.lastBlock) {
+            self.safeDispatchEvent('fetch:done', {
+              detail: { path: file!.path, bytes: body.end - body.start + 1, status: plan.status, ...tally, firstByteMs, elapsedMs: performance.now() - started }
+            })
+          }
           yield block
         }
-        self.safeDispatchEvent('fetch:done', {
-          detail: { path: file!.path, bytes: body.end - body.start + 1, status: plan.status, ...tally, firstByteMs, elapsedMs: performance.now() - started }
-        })
       } catch (err: any) {
         self.safeDispatchEvent('fetch:error', { detail: { path: file!.path, error: err } })
         throw err
@@ -253,7 +257,12 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       canAsk: (peer) => this.exchange.canAsk(peer),
       inflight: (peer) => this.exchange.inflight(peer),
       holders: (root, index) => this.availability.peersWith(root, index).filter(p => !this.exchange.isBanned(p)),
-      findProviders: async (root, options) => this.availability.findProviders(root, options),
+      findProviders: async (root, options) => {
+        // every relay down and no peer connected: nobody to ask, and the DHT would wait for a
+        // peer until the deadline, holding each block back from the origin that long
+        if (this.isolated()) return []
+        return this.availability.findProviders(root, options)
+      },
       onChange: (listener) => {
         this.changeListeners.add(listener)
         return () => { this.changeListeners.delete(listener) }
@@ -268,6 +277,12 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       scores: this.scores,
       onBlock: (arrival) => { this.onBlock(arrival, tally) }
     }
+  }
+
+  /** True when every bootstrap relay failed its latest dial and no connection is open. */
+  private isolated (): boolean {
+    const failing = this.node.unreachableRelays().length
+    return failing > 0 && failing >= this.node.bootstrap.length && this.node.connections().length === 0
   }
 
   private onBlock (arrival: BlockArrival, tally: { fromPeers: number, fromOrigin: number, fromStore: number }): void {

@@ -83,6 +83,7 @@ describe('uploadBudget', () => {
   it('is disabled with Save-Data', async () => {
     const budget = uploadBudget({ saveData: true })
     assert.equal(budget.enabled, false)
+    assert.equal(budget.disabledBy, 'save-data')
     assert.equal(budget.currentBytesPerSecond(), 0)
     await assert.rejects(budget.take(1), (err: any) => {
       assert.ok(err instanceof UploadDisabledError)
@@ -115,9 +116,14 @@ describe('uploadBudget', () => {
   it('is disabled with a cap of 0, and setMaxBytesPerSecond switches it', async () => {
     const budget = uploadBudget({ saveData: false, maxBytesPerSecond: 0 })
     assert.equal(budget.enabled, false)
+    assert.equal(budget.disabledBy, 'zero-cap')
     await assert.rejects(budget.take(1), UploadDisabledError)
     budget.setMaxBytesPerSecond(MiB)
     assert.equal(budget.enabled, true)
+    assert.equal(budget.disabledBy, undefined)
+    budget.pause()
+    assert.equal(budget.disabledBy, 'pause', 'a pause says so, whatever else applies')
+    budget.resume()
     assert.equal(budget.currentBytesPerSecond(), MiB)
     await budget.take(1)
   })

@@ -1,0 +1,1 @@
+export * from '../../src/serve/origin-server.ts'
