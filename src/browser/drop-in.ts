@@ -39,8 +39,8 @@ export class Site {
   }
 
   /** Stops serving other visitors (downloads go on). */
-  pauseSeeding (): void { this.swarm.upload.pause() }
-  resumeSeeding (): void { this.swarm.upload.resume() }
+  pauseSeeding (): void { this.swarm.pauseSeeding() }
+  resumeSeeding (): void { this.swarm.resumeSeeding() }
 
   async stop (): Promise<void> {
     this.bridge?.stop()

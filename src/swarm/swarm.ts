@@ -98,7 +98,9 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       peerId: node.peerId,
       pubsub: node.libp2p.services.pubsub,
       provide: async (cid, options) => { await node.provide(cid, options) },
-      findProviders: (cid, options) => node.findProviders(cid, options)
+      findProviders: (cid, options) => node.findProviders(cid, options),
+      // a node that won't upload (Save-Data, paused, cap 0) doesn't announce what it holds
+      serving: () => this.upload.enabled
     })
     this.exchange = blockExchange(init.exchange)({
       libp2p: node.libp2p,
@@ -170,6 +172,17 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     await this.exchange.stop()
     await this.node.stop()
     await this.blockstore.close()
+  }
+
+  /** Stops serving other visitors and withdraws what this node announced; downloads go on. */
+  pauseSeeding (): void {
+    this.upload.pause()
+    this.availability.refresh()
+  }
+
+  resumeSeeding (): void {
+    this.upload.resume()
+    this.availability.refresh()
   }
 
   /** The manifest entry a path or URL names, or undefined. */

@@ -376,7 +376,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       return
     }
     const { pubsub } = this.components
-    const files = [...this.local].map(([root, f]) => ({ root, totalBlocks: f.total, blocks: f.blocks }))
+    const files = this.isServing() ? [...this.local].map(([root, f]) => ({ root, totalBlocks: f.total, blocks: f.blocks })) : []
     if (files.length === 0 && !this.needHello && !this.announcedFiles) return
     try {
       // the subscription-change handler publishes once someone joins
@@ -408,7 +408,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
   /** Provides a complete file's root in the background, once; errors are logged. */
   private maybeProvide (file: LocalFile): void {
     const provide = this.components.provide
-    if (!this.started || !this.options.provideCompleteFiles || provide == null) return
+    if (!this.started || !this.options.provideCompleteFiles || provide == null || !this.isServing()) return
     if (file.provide === 'pending' || file.provide === 'done' || !file.blocks.isComplete(file.total)) return
     file.provide = 'pending'
     const deadline = withDeadline(this.options.provideTimeoutMs)
@@ -424,6 +424,20 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       deadline.clear()
       this.background.delete(deadline.controller)
     })
+  }
+
+  private isServing (): boolean {
+    return this.components.serving?.() ?? true
+  }
+
+  refresh (): void {
+    if (!this.started) return
+    const serving = this.isServing()
+    for (const file of this.local.values()) {
+      if (serving) this.maybeProvide(file)
+      else if (file.provide === 'done' || file.provide === 'pending') this.withdraw(file)
+    }
+    this.schedulePublish()
   }
 
   /** A file we provided is no longer complete: stop re-providing it; errors are logged. */

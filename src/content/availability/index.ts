@@ -62,6 +62,12 @@ export interface AvailabilityComponents {
   cancelProvide?(cid: CID, options?: AbortOptions): Promise<void>
   /** Providers of `cid` on the DHT (e.g. `SwarmNode.findProviders`); without it `findProviders` finds nobody. */
   findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<PeerId>
+  /**
+   * Whether this node serves blocks now (e.g. the upload budget is on). While it doesn't, it
+   * announces nothing (an empty summary withdraws the last one) and provides nothing, so
+   * nobody asks it in vain. Default: always.
+   */
+  serving?(): boolean
 }
 
 export interface PeerHaveDetail {
@@ -81,6 +87,8 @@ export interface FindProvidersOptions extends AbortOptions {
 }
 
 export interface Availability extends TypedEventTarget<AvailabilityEvents> {
+  /** Re-reads `serving()` and publishes (debounced) what follows from it. */
+  refresh(): void
   /** Joins the topic and starts publishing. The pubsub service must be started. */
   start(): Promise<void>
   /** Leaves the topic, aborts background provides and clears every timer; local state is kept. */
