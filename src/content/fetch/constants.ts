@@ -15,8 +15,15 @@ export const DEFAULT_MAX_DIALS_PER_DOWNLOAD = 4
 /** Origin Range requests one download has in flight at once. */
 export const DEFAULT_ORIGIN_CONCURRENCY = 2
 
-/** Largest run of consecutive blocks fetched from the origin in one Range request. */
-export const DEFAULT_ORIGIN_MAX_RUN_BYTES = 4_194_304
+/**
+ * Largest run of consecutive blocks fetched from the origin in one Range request: small enough
+ * that visitors starting together spread over different runs (see download.ts), large enough
+ * that a lone visitor's Range requests stay few.
+ */
+export const DEFAULT_ORIGIN_MAX_RUN_BYTES = 1_048_576
+
+/** The block the reader waits for goes to the origin first once overdue this many deadlines. */
+export const ORIGIN_URGENT_AFTER_DEADLINES = 2
 
 /** Origin failures (network, HTTP) of one block before the download gives up on the origin. */
 export const DEFAULT_ORIGIN_ATTEMPTS = 3

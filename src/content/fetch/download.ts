@@ -281,20 +281,38 @@ export async function * downloadBlocks (components: DownloadComponents, options:
     }
 
     // consecutive overdue blocks go out as one Range request, up to the run limit
+    const runs: BlockState[][] = []
     let run: BlockState[] = []
     let runBytes = 0
-    const flush = (): void => {
-      if (run.length > 0 && originInflight < originConcurrency) fetchRun(run)
-      run = []
-      runBytes = 0
-    }
     for (const block of originDue) {
       const last = run[run.length - 1]
-      if (last != null && (last.index + 1 !== block.index || runBytes + block.size > originMaxRunBytes)) flush()
+      if (last != null && (last.index + 1 !== block.index || runBytes + block.size > originMaxRunBytes)) {
+        runs.push(run)
+        run = []
+        runBytes = 0
+      }
       run.push(block)
       runBytes += block.size
     }
-    flush()
+    if (run.length > 0) runs.push(run)
+    // Which runs first: when many visitors start together, all of them find the same blocks
+    // overdue; once other holders of this file show up, taking runs in random order makes
+    // them fetch different blocks from the origin, which they then swap among themselves.
+    // Alone, in order. The block the reader waits for goes first once it has waited
+    // ORIGIN_URGENT_AFTER_DEADLINES deadlines, so the stream never stalls for long.
+    const shuffle = seenHolders.size > 0
+    const urgent = runs.findIndex(r => r[0]!.index === blocks[next]!.index && (!shuffle || now - r[0]!.wantedAt >= deadlineMs * defaults.ORIGIN_URGENT_AFTER_DEADLINES))
+    if (urgent > 0) runs.unshift(...runs.splice(urgent, 1))
+    for (let i = urgent >= 0 ? 1 : 0; shuffle && i < runs.length - 1; i++) {
+      const j = i + Math.floor(Math.random() * (runs.length - i))
+      const swap = runs[i]!
+      runs[i] = runs[j]!
+      runs[j] = swap
+    }
+    for (const r of runs) {
+      if (originInflight >= originConcurrency) break
+      fetchRun(r)
+    }
     return nextTimer
   }
 
