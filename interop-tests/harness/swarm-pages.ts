@@ -31,6 +31,8 @@ export interface SwarmPages {
 
 /** Serves the test page, launches Chromium and opens pages that each run a swarm node. */
 export async function startSwarmPages (): Promise<SwarmPages> {
+  // bundle before any page waits for it: on a busy machine esbuild alone can take a while
+  await bundleForBrowser(TEST_PAGE)
   const server = await serveRoutes({
     '/': { type: 'text/html', body: HTML },
     '/test-page.js': { type: 'text/javascript', body: async () => bundleForBrowser(TEST_PAGE) }

@@ -1,0 +1,169 @@
+/**
+ * What the crowd benchmark records about the machine and what its processes cost: the machine
+ * description, the code measured, CPU seconds of Chromium, the relay and this driver (the
+ * origin runs in it) over a phase, how much of the machine other work took meanwhile, and
+ * renicing Chromium's renderers (it runs all tabs but the last focused at nice 5).
+ */
+import { execFileSync } from 'node:child_process'
+import os from 'node:os'
+import { cpuSeconds, descendants, listProcesses, machineBusyShare, machineCpuSeconds, memoryOf } from '../lib/proc.ts'
+import { roundTo } from '../lib/stats.ts'
+import type { ProcessInfo } from '../lib/proc.ts'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+
+export interface MachineInfo {
+  os: string
+  cpuModel: string
+  cpus: number
+  totalMemoryGiB: number
+  node: string
+  chromium: string | null
+  loadAverageAtStart: number[]
+  /** share (0..1 of all cores) of the machine busy in the 3 s before the start: other load */
+  busyShareBeforeStart: number
+  /** other heavy processes running at the start (not ours): command, CPU % since they started */
+  otherProcessesAtStart: Array<{ pid: number, cpuPercent: number, command: string }>
+}
+
+export async function machineInfo (): Promise<MachineInfo> {
+  const cpus = os.cpus()
+  return {
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: cpus.length,
+    totalMemoryGiB: roundTo(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    chromium: null,
+    loadAverageAtStart: os.loadavg().map(x => roundTo(x, 2)),
+    busyShareBeforeStart: roundTo(await machineBusyShare(3000, cpus.length), 2),
+    otherProcessesAtStart: busyOtherProcesses()
+  }
+}
+
+/** Processes outside this benchmark's tree using the most CPU (ps's lifetime %CPU), top 5 above 5 %. */
+function busyOtherProcesses (): Array<{ pid: number, cpuPercent: number, command: string }> {
+  try {
+    const all = listProcesses()
+    const mine = new Set(descendants(process.pid, all).map(p => p.pid))
+    // and the chain that started this process (npm run bench, run.ts, the netns wrapper)
+    for (let p = all.find(x => x.pid === process.pid); p != null && p.ppid > 1; p = all.find(x => x.pid === p!.ppid)) mine.add(p.ppid)
+    const out = execFileSync('ps', ['-eww', '-o', 'pid=,pcpu=,args=', '--sort=-pcpu'], { encoding: 'utf8' })
+    return out.split('\n').map(l => l.trim()).filter(Boolean).map(line => {
+      const [pid, pcpu, ...args] = line.split(/\s+/)
+      return { pid: Number(pid), cpuPercent: Number(pcpu), command: args.join(' ').slice(0, 120) }
+    }).filter(p => !mine.has(p.pid) && p.cpuPercent >= 5 && !p.command.startsWith('ps ')).slice(0, 5)
+  } catch {
+    return []
+  }
+}
+
+/** The commit measured, and uncommitted changes to what runs. */
+export function codeVersion (): { commit: string | null, uncommitted: string[] } {
+  const git = (...args: string[]): string | null => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    } catch {
+      return null
+    }
+  }
+  const status = git('status', '--porcelain', '--', 'src', 'relay', 'benchmarks', 'patches', 'package.json', 'package-lock.json')
+  return {
+    commit: git('rev-parse', 'HEAD')?.trim() ?? null,
+    uncommitted: (status ?? '').split('\n').filter(Boolean).map(line => line.trim()).filter(line => !line.includes('benchmarks/results/'))
+  }
+}
+
+/** Chromium processes started by this process (its descendants, minus `exclude` trees). */
+function chromiumProcesses (excludeRoots: number[]): ProcessInfo[] {
+  const mine = descendants(process.pid, listProcesses())
+  const excluded = new Set<number>()
+  for (const root of excludeRoots) for (const p of descendants(root, mine)) excluded.add(p.pid)
+  return mine.filter(p => p.pid !== process.pid && !excluded.has(p.pid) && /chrom/i.test(p.args) && !p.args.startsWith('ps '))
+}
+
+function chromiumPids (excludeRoots: number[]): number[] {
+  return chromiumProcesses(excludeRoots).map(p => p.pid)
+}
+
+/** Sets every Chromium renderer of ours to nice 0; returns how many. */
+export function reniceRenderers (): number {
+  let count = 0
+  for (const p of chromiumProcesses([])) {
+    if (!p.args.includes('--type=renderer')) continue
+    try {
+      if (os.getPriority(p.pid) !== 0) os.setPriority(p.pid, 0)
+      count++
+    } catch {}
+  }
+  return count
+}
+
+export interface CpuMark {
+  at: number
+  chromium: Map<number, number>
+  relay: number
+  driver: number
+  machine: number
+  irq: number
+}
+
+/** CPU seconds so far of Chromium (by pid), the relay's process tree and this driver, and of the whole machine. */
+export function cpuMark (relayPid?: number): CpuMark {
+  const chromium = new Map<number, number>()
+  for (const pid of chromiumPids(relayPid != null ? [relayPid] : [])) {
+    const s = cpuSeconds(pid)
+    if (s != null) chromium.set(pid, s)
+  }
+  const relay = relayPid != null ? descendants(relayPid, listProcesses()).reduce((sum, p) => sum + (cpuSeconds(p.pid) ?? 0), 0) : 0
+  const usage = process.cpuUsage()
+  const machine = machineCpuSeconds()
+  return { at: performance.now(), chromium, relay, driver: (usage.user + usage.system) / 1e6, machine: machine.busy, irq: machine.irq }
+}
+
+export interface CpuUse {
+  wallS: number
+  /** CPU seconds (user + system) */
+  chromiumS: number
+  relayS: number
+  /** this process: the origin server, page driving, the runner */
+  driverS: number
+  /** kernel interrupt handling (loopback traffic), charged to no process */
+  interruptsS: number
+  /** machine busy time that is none of the above: other work on the machine */
+  otherProcessesS: number
+  /** ours / (wall × cores) */
+  oursShare: number
+  /** other processes / (wall × cores); above 0.05 the figures are slower than this machine can do */
+  otherProcessesShare: number
+}
+
+export function cpuBetween (a: CpuMark, b: CpuMark): CpuUse {
+  let chromiumS = 0
+  // a process that ended during the phase is missing from b: its last seconds are lost (small)
+  for (const [pid, s] of b.chromium) chromiumS += s - (a.chromium.get(pid) ?? 0)
+  const wallS = (b.at - a.at) / 1000
+  const relayS = Math.max(0, b.relay - a.relay)
+  const driverS = b.driver - a.driver
+  const interruptsS = b.irq - a.irq
+  const busyS = b.machine - a.machine
+  const cores = os.cpus().length
+  const otherProcessesS = Math.max(0, busyS - chromiumS - relayS - driverS - interruptsS)
+  return {
+    wallS: roundTo(wallS, 2),
+    chromiumS: roundTo(chromiumS, 2),
+    relayS: roundTo(relayS, 2),
+    driverS: roundTo(driverS, 2),
+    interruptsS: roundTo(interruptsS, 2),
+    otherProcessesS: roundTo(otherProcessesS, 2),
+    oursShare: roundTo((chromiumS + relayS + driverS) / (wallS * cores), 2),
+    otherProcessesShare: roundTo(otherProcessesS / (wallS * cores), 2)
+  }
+}
+
+/** PSS of every Chromium process of ours, MiB (shared pages counted once). */
+export function chromiumPssMiB (relayPid?: number): number {
+  let kib = 0
+  for (const pid of chromiumPids(relayPid != null ? [relayPid] : [])) kib += memoryOf(pid)?.pssKiB ?? 0
+  return roundTo(kib / 1024, 1)
+}

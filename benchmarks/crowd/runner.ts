@@ -1,0 +1,309 @@
+/**
+ * Runs a crowd: for each system (and each repeat), a fresh origin, relay and Chromium; N
+ * visitor pages (a browser context each) opened beforehand; visitors called at their arrival
+ * times; results collected as they come; every visitor stays (seeding, for systems that do)
+ * until the last one finished or the run's deadline; then everything the run started is torn
+ * down before the next system starts.
+ */
+import { setTimeout as delay } from 'node:timers/promises'
+import { startRelayProcess } from '../../test/helpers/relay-process.ts'
+import { chromiumPssMiB, cpuBetween, cpuMark, reniceRenderers } from './machine.ts'
+import { startCrowdOrigin } from './origin.ts'
+import { servePages, startCrowdBrowser } from './pages.ts'
+import type { CpuUse } from './machine.ts'
+import type { CrowdOrigin } from './origin.ts'
+import type { CrowdBrowser, VisitResult, VisitorPage } from './pages.ts'
+import type { CrowdAsset, CrowdSetup, PreparedSystem, SystemDriver, VisitorResult } from './types.ts'
+import type { RelayProcess } from '../../test/helpers/relay-process.ts'
+
+export type ArrivalKind = 'window' | 'interval'
+
+/**
+ * Arrival offsets (ms) of `peers` visitors: 'window' spreads them evenly over `ms` (the first
+ * at 0, the last at `ms`); 'interval' has visitor i arrive at i × `ms`.
+ */
+export function arrivalSchedule (kind: ArrivalKind, ms: number, peers: number): number[] {
+  if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`arrival ms must be a finite number >= 0, got ${ms}`)
+  if (!Number.isInteger(peers) || peers < 1) throw new RangeError(`peers must be an integer >= 1, got ${peers}`)
+  return Array.from({ length: peers }, (_, i) => kind === 'interval' ? i * ms : peers === 1 ? 0 : Math.round(i * ms / (peers - 1)))
+}
+
+export interface CrowdRunnerOptions {
+  asset: CrowdAsset
+  peers: number
+  /** Arrival offset of each visitor, ms from the start of a run (one per peer). */
+  arrivalsMs: number[]
+  /** Origin cap shared by all its ports, bytes/s; Infinity = none. */
+  originBytesPerSecond: number
+  uploadBytesPerSecond: number
+  systems: SystemDriver[]
+  /** Repeats of each system (runs alternate between systems); default 1. */
+  runs?: number
+  /** One run's deadline from its start: visitors without a result by then count as failed. */
+  runTimeoutMs: number
+  /** Origin ports; default ceil(peers / 2) (Chromium: 6 connections per host:port, a swarm visitor uses up to 2). */
+  originPorts?: number
+  /** Set Chromium's renderers to nice 0 (default true). */
+  renice?: boolean
+  signal?: AbortSignal
+  onProgress?: (progress: RunProgress) => void
+  log?: (line: string) => void
+  /** Called with each system run as it ends (so a caller that is interrupted keeps what finished). */
+  onRun?: (run: SystemRun) => void
+}
+
+export interface RunProgress {
+  system: string
+  run: number
+  runs: number
+  phase: 'setup' | 'opening pages' | 'visiting' | 'collecting' | 'teardown'
+  /** ms since the run's first arrival (visiting), else since the phase began */
+  elapsedMs: number
+  opened: number
+  arrived: number
+  done: number
+  failed: number
+  peers: number
+  originBytes: number
+}
+
+/** A visitor's result as the runner keeps it: the page's, with arrival on the run's clock. */
+export type CrowdVisitor = VisitorResult & {
+  /** when the driver called the page and how late the call reached it, ms */
+  calledAtMs?: number
+  reachedPageMs?: number
+  scheduledAtMs: number
+  [extra: string]: unknown
+}
+
+export interface SystemRun {
+  system: string
+  run: number
+  startedAt: string
+  /** Chromium's version (browser.version()) */
+  chromium: string | null
+  /** origin, relay, prepare, browser and pages: ms before the first arrival */
+  setupMs: number
+  /** setupMs by step */
+  setupStepsMs: Record<string, number>
+  originPorts: number
+  visitors: CrowdVisitor[]
+  /** last completion − first arrival, ms; null when a visitor failed */
+  lastCompletionMs: number | null
+  /** what the origin's counters saw: every body byte sent (duplicates, aborted requests included) */
+  origin: { bytesServed: number, requests: number }
+  /** CPU from the first arrival to the last result */
+  cpu: CpuUse | null
+  /** Chromium's PSS when the last visitor finished */
+  chromiumPssMiB: number | null
+  pageErrors: string[]
+  errors: string[]
+}
+
+const MiB = 1024 * 1024
+
+function settleWithin<T> (promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([promise, delay(ms, undefined, { ref: false })]).catch(() => undefined)
+}
+
+/** Runs every system `runs` times (system order repeated per run) and returns the raw results. */
+export async function runCrowd (options: CrowdRunnerOptions): Promise<SystemRun[]> {
+  if (options.arrivalsMs.length !== options.peers) throw new RangeError(`${options.arrivalsMs.length} arrival times for ${options.peers} peers`)
+  const server = await servePages(options.systems)
+  const out: SystemRun[] = []
+  try {
+    const runs = options.runs ?? 1
+    for (let run = 1; run <= runs; run++) {
+      for (const driver of options.systems) {
+        options.signal?.throwIfAborted()
+        const done = await runSystem(driver, run, runs, server.url, options)
+        out.push(done)
+        options.onRun?.(done)
+      }
+    }
+  } finally {
+    await server.close()
+  }
+  return out
+}
+
+async function runSystem (driver: SystemDriver, run: number, runs: number, serverUrl: string, options: CrowdRunnerOptions): Promise<SystemRun> {
+  const { peers, asset, signal } = options
+  const log = options.log ?? (() => {})
+  const result: SystemRun = {
+    system: driver.name,
+    run,
+    startedAt: new Date().toISOString(),
+    chromium: null,
+    setupMs: 0,
+    setupStepsMs: {},
+    originPorts: options.originPorts ?? Math.max(1, Math.ceil(peers / 2)),
+    visitors: [],
+    lastCompletionMs: null,
+    origin: { bytesServed: 0, requests: 0 },
+    cpu: null,
+    chromiumPssMiB: null,
+    pageErrors: [],
+    errors: []
+  }
+  const progress: RunProgress = { system: driver.name, run, runs, phase: 'setup', elapsedMs: 0, opened: 0, arrived: 0, done: 0, failed: 0, peers, originBytes: 0 }
+  let phaseStart = performance.now()
+  const report = (phase?: RunProgress['phase']): void => {
+    if (phase != null && phase !== progress.phase) {
+      progress.phase = phase
+      phaseStart = performance.now()
+    }
+    progress.elapsedMs = performance.now() - phaseStart
+    progress.originBytes = origin?.bytesServed() ?? 0
+    options.onProgress?.({ ...progress })
+  }
+  let origin: CrowdOrigin | undefined
+  let relay: RelayProcess | undefined
+  let prepared: PreparedSystem | undefined
+  let browser: CrowdBrowser | undefined
+  const setupStarted = performance.now()
+  try {
+    report('setup')
+    let stepStart = performance.now()
+    const step = (name: string): void => {
+      result.setupStepsMs[name] = Math.round(performance.now() - stepStart)
+      stepStart = performance.now()
+    }
+    origin = await startCrowdOrigin({ root: asset.dir, ports: result.originPorts, bytesPerSecond: options.originBytesPerSecond })
+    relay = await startRelayProcess()
+    step('origin and relay')
+    const setup: CrowdSetup = { asset, originUrls: origin.urls, relayWs: relay.ws, uploadBytesPerSecond: options.uploadBytesPerSecond, peers }
+    prepared = await driver.prepare(setup)
+    step('prepare')
+    signal?.throwIfAborted()
+    browser = await startCrowdBrowser(serverUrl)
+    result.chromium = browser.version
+    step('browser')
+    report('opening pages')
+    const pages: VisitorPage[] = new Array(peers)
+    // a few at a time: opening 20 contexts at once only queues them behind each other for CPU
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(4, peers) }, async () => {
+      while (next < peers) {
+        const i = next++
+        signal?.throwIfAborted()
+        pages[i] = await browser!.open(driver.name, i)
+        progress.opened++
+        report()
+      }
+    }))
+    step('pages')
+    if (options.renice !== false) reniceRenderers()
+    await delay(500, undefined, { signal })
+    result.setupMs = Math.round(performance.now() - setupStarted)
+    log(`${driver.name} run ${run}: ${peers} pages open after ${(result.setupMs / 1000).toFixed(1)} s (${Object.entries(result.setupStepsMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}); visitors arrive over ${(Math.max(...options.arrivalsMs) / 1000).toFixed(1)} s`)
+
+    // ---- visits ----------------------------------------------------------------------
+    origin.resetCounters()
+    const before = cpuMark(relay.child.pid)
+    const t0Wall = Date.now()
+    const t0 = performance.now()
+    report('visiting')
+    let ticks = 0
+    const ticker = setInterval(() => {
+      if (options.renice !== false && ++ticks % 5 === 0) reniceRenderers()
+      report()
+    }, 1000)
+    const deadline = delay(options.runTimeoutMs, 'deadline' as const, { ref: false })
+    const aborted = new Promise<never>((_resolve, reject) => {
+      if (signal == null) return
+      if (signal.aborted) reject(signal.reason)
+      signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
+    })
+    aborted.catch(() => {})
+    let lastResultAt = t0
+    try {
+      result.visitors = await Promise.race([aborted, Promise.all(pages.map(async (page, i) => {
+        const scheduledAtMs = options.arrivalsMs[i]!
+        await delay(Math.max(0, t0 + scheduledAtMs - performance.now()))
+        const calledAt = Date.now()
+        progress.arrived++
+        const visit: Promise<VisitResult | { error: string }> = page.visit(prepared!.pageConfig).then(r => r, (err: any) => ({ error: String(err?.message ?? err).split('\n')[0]! }))
+        const settled = await Promise.race([visit, deadline])
+        let visitor: CrowdVisitor
+        if (settled === 'deadline') {
+          visitor = { ...emptyVisitor(driver.name, i, scheduledAtMs), calledAtMs: calledAt - t0Wall, error: `no result within the run deadline (${Math.round(options.runTimeoutMs / 1000)} s)` }
+        } else if (!('result' in settled)) {
+          visitor = { ...emptyVisitor(driver.name, i, scheduledAtMs), calledAtMs: calledAt - t0Wall, error: settled.error }
+        } else {
+          const r = settled.result
+          visitor = {
+            ...r,
+            visitor: i,
+            system: driver.name,
+            scheduledAtMs,
+            calledAtMs: calledAt - t0Wall,
+            reachedPageMs: settled.startedAt - calledAt,
+            arrivedAtMs: settled.startedAt - t0Wall
+          }
+          checkBytes(visitor, asset)
+        }
+        if (visitor.ok) progress.done++
+        else progress.failed++
+        lastResultAt = performance.now()
+        report()
+        return visitor
+      }))])
+    } finally {
+      clearInterval(ticker)
+    }
+    result.cpu = cpuBetween(before, { ...cpuMark(relay.child.pid), at: lastResultAt })
+    result.chromiumPssMiB = chromiumPssMiB(relay.child.pid)
+    result.origin = { bytesServed: origin.bytesServed(), requests: origin.requests() }
+    const failed = result.visitors.filter(v => !v.ok)
+    result.lastCompletionMs = failed.length > 0
+      ? null
+      : Math.round(Math.max(...result.visitors.map(v => v.arrivedAtMs + v.completeMs)) - Math.min(...result.visitors.map(v => v.arrivedAtMs)))
+
+    // ---- what each visitor uploaded until the end --------------------------------------
+    report('collecting')
+    await Promise.all(pages.map(async (page, i) => {
+      const after = await settleWithin(page.after(), 15_000)
+      const v = result.visitors[i]!
+      if (after != null && typeof after.uploaded === 'number') v.uploaded = after.uploaded
+    }))
+    const s = summarizeRun(result)
+    log(`${driver.name} run ${run}: ${s}`)
+  } catch (err: any) {
+    if (signal?.aborted === true) throw err
+    result.errors.push(String(err?.message ?? err).split('\n')[0]!)
+    log(`${driver.name} run ${run} failed: ${err?.stack ?? err}`)
+  } finally {
+    report('teardown')
+    if (browser != null) result.pageErrors = browser.pageErrors.slice(0, 50)
+    await settleWithin(browser?.close() ?? Promise.resolve(), 30_000)
+    await settleWithin(prepared?.cleanup() ?? Promise.resolve(), 30_000)
+    await settleWithin(relay?.stop() ?? Promise.resolve(null), 15_000)
+    await settleWithin(origin?.stop() ?? Promise.resolve(), 10_000)
+  }
+  return result
+}
+
+function emptyVisitor (system: string, visitor: number, scheduledAtMs: number): CrowdVisitor {
+  return { visitor, system, arrivedAtMs: scheduledAtMs, scheduledAtMs, firstByteMs: -1, completeMs: -1, bytes: 0, fromPeers: 0, fromOrigin: 0, uploaded: 0, ok: false }
+}
+
+/** A visit counts as ok only with every byte and the asset's SHA-256 (when the page reports one). */
+function checkBytes (v: CrowdVisitor, asset: CrowdAsset): void {
+  if (!v.ok) return
+  if (v.bytes !== asset.size) {
+    v.ok = false
+    v.error = `got ${v.bytes} of ${asset.size} bytes`
+  } else if (v.sha256 != null && v.sha256 !== asset.sha256) {
+    v.ok = false
+    v.error = 'bytes differ from the asset (SHA-256)'
+  }
+}
+
+function summarizeRun (r: SystemRun): string {
+  const ok = r.visitors.filter(v => v.ok)
+  const peers = ok.reduce((s, v) => s + v.fromPeers, 0)
+  const all = ok.reduce((s, v) => s + v.fromPeers + v.fromOrigin, 0)
+  const last = r.lastCompletionMs != null ? `${(r.lastCompletionMs / 1000).toFixed(1)} s` : '—'
+  return `${ok.length}/${r.visitors.length} ok, last done after ${last}, ${(peers / MiB).toFixed(1)} of ${(all / MiB).toFixed(1)} MiB from peers; origin sent ${(r.origin.bytesServed / MiB).toFixed(1)} MiB`
+}

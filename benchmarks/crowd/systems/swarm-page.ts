@@ -1,0 +1,56 @@
+// The `swarm` system's page: a visitor arrives, starts a swarm (this library) and fetches the
+// asset with swarm.fetch; it then stays, serving what it holds, until the runner closes it.
+import { createMemoryBlockstore, createSwarm } from '../../../src/index.ts'
+import { failedVisit, readBody } from './page-common.ts'
+import type { SwarmPageConfig } from './swarm.ts'
+import type { Swarm } from '../../../src/index.ts'
+import type { VisitorResult } from '../types.ts'
+
+let swarm: Swarm | undefined
+
+window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<VisitorResult> => {
+  const started = performance.now()
+  try {
+    const origin = config.originUrls[visitor % config.originUrls.length]!
+    swarm = await createSwarm({
+      manifest: { ...config.manifest, origin },
+      bootstrap: [config.relayWs],
+      iceServers: [],
+      upload: { maxBytesPerSecond: config.uploadBytesPerSecond ?? Infinity },
+      ...(config.blockDeadlineMs != null ? { blockDeadlineMs: config.blockDeadlineMs } : {}),
+      ...(config.blockstore === 'memory' ? { blockstore: createMemoryBlockstore() } : {})
+    })
+    await swarm.start()
+    const startedMs = performance.now() - started
+    const response = await swarm.fetch(config.path)
+    if (response.status !== 200) throw new Error(`swarm.fetch answered ${response.status}`)
+    const body = await readBody(response.body, started, config.size)
+    const stats = swarm.stats()
+    return {
+      visitor,
+      system: 'swarm',
+      arrivedAtMs: 0,
+      firstByteMs: body.firstByteMs,
+      completeMs: body.completeMs,
+      bytes: body.bytes,
+      fromPeers: stats.bytesFromPeers,
+      fromOrigin: stats.bytesFromOrigin,
+      uploaded: stats.bytesUploaded,
+      ok: body.bytes === config.size && body.sha256 === config.sha256,
+      ...(body.sha256 !== config.sha256 ? { error: `got ${body.bytes} bytes with another SHA-256` } : {}),
+      sha256: body.sha256,
+      // extra figures, kept in the raw JSON
+      startMs: startedMs,
+      duplicateBytes: stats.duplicateBytes,
+      connections: stats.connections,
+      peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length
+    } as VisitorResult
+  } catch (err) {
+    return failedVisit('swarm', visitor, started, err)
+  }
+}
+
+window.benchAfter = async () => {
+  const stats = swarm?.stats()
+  return { uploaded: stats?.bytesUploaded ?? 0, peersServed: stats?.peers.filter(p => p.bytesUp > 0).length ?? 0 } as { uploaded: number }
+}
