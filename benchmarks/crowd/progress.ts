@@ -40,7 +40,8 @@ export function progressDisplay (scenario: string, stream: NodeJS.WriteStream = 
       const line = `${stamp()} ${describe(p)}`
       if (tty) {
         clear()
-        stream.write(line.slice(0, Math.max(20, (stream.columns ?? 120) - 1)))
+        const columns = stream.columns > 0 ? stream.columns : 120
+        stream.write(line.slice(0, Math.max(20, columns - 1)))
         live = true
         return
       }

@@ -171,6 +171,17 @@ function boundText (b: Bound, peers: number): string {
   return `Kumar–Ross bound: T ≥ max(F/u_s = ${t(b.serverSeconds)}, F/d_min = ${b.downloadSeconds === 0 ? '— (no download cap)' : t(b.downloadSeconds)}, N·F/(u_s + Σu_i) = ${t(b.aggregateSeconds)}) = **${t(b.seconds)}** (N = ${peers}; ${b.limitedBy === 'aggregate' ? 'the total upload binds' : b.limitedBy === 'server' ? 'the origin binds' : 'the download cap binds'}).`
 }
 
+function codeText (code: CrowdResult['code']): string {
+  if (code == null) return 'unknown'
+  const commit = code.commit?.slice(0, 10) ?? 'unknown commit'
+  if (code.uncommitted.length === 0) return commit
+  // what runs in the pages and the relay is what matters
+  const runtime = code.uncommitted.filter(line => /\s(src|relay|patches)\//.test(line))
+  return runtime.length > 0
+    ? `${commit} with uncommitted changes to ${runtime.map(l => l.replace(/^\S+\s+/, '')).join(', ')} (and ${code.uncommitted.length - runtime.length} other files)`
+    : `${commit}, no uncommitted change under src/, relay/ or patches/ (${code.uncommitted.length} other files changed)`
+}
+
 /** The per-system table (markdown when `markdown`, else plain text for the terminal). */
 export function systemsTable (summary: CrowdSummary, markdown: boolean): string {
   const header = ['system', 'ok', 'from peers', 'first byte p50 (s)', 'done p50 (s)', 'p95 (s)', 'max (s)', 'last done (s)', 'last ÷ bound', 'origin sent', 'CPU-s per MiB']
@@ -248,7 +259,7 @@ export function markdownReport (result: CrowdResult, summary: CrowdSummary, char
   lines.push(`${chartTitle(result)}; ${arrivalText(o.arrival, o.peers)}; ${o.runs} run${o.runs === 1 ? '' : 's'} per system (${o.systems.join(', ')}), every visitor in a browser context of its own, all staying until the last is done. Origin on ${o.originPorts} ports sharing one limiter.`, '')
   if (m != null) {
     lines.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.totalMemoryGiB} GiB, ${m.os}; Node ${m.node}, Chromium ${m.chromium ?? '?'}. ` +
-      `Code: ${result.code?.commit?.slice(0, 10) ?? 'unknown'}${(result.code?.uncommitted.length ?? 0) > 0 ? ` with uncommitted changes (${result.code!.uncommitted.length} files)` : ''}. ` +
+      `Code: ${codeText(result.code)}. ` +
       `Started ${result.date}; the machine was ${pct(m.busyShareBeforeStart)} busy just before (load average ${m.loadAverageAtStart.join(' ')}).`, '')
   }
   lines.push(boundText(result.bound, o.peers))
