@@ -71,11 +71,22 @@ describe(`real Chromium: ${PAGES} pages and the relay binary`, { timeout: 300_00
     for (const p of swarm.pages) {
       const directPeers = async (): Promise<Set<string>> => new Set((await p.call<Array<{ peerId: string, transport: string, direct: boolean }>>('connections'))
         .filter(c => c.direct && c.transport === 'webrtc').map(c => c.peerId))
-      await waitFor(`page ${p.peerId} to hold direct WebRTC connections to every other page`, async () => (await directPeers()).size === PAGES - 1, 30_000, 500)
-        .catch(async err => {
-          const events = (await p.call<Array<{ type: string }>>('events')).filter(e => e.type === 'peer:disconnect' || e.type.startsWith('relay:'))
-          throw new Error(`${err.message}: has ${(await directPeers()).size}; events ${JSON.stringify(events)}`)
-        })
+      const settled = await waitFor(`page ${p.peerId} to hold direct WebRTC connections to every other page`, async () => (await directPeers()).size === PAGES - 1, 30_000, 500)
+        .catch(() => false)
+      if (settled === false) {
+        // Known issue (see the issue notes): on a loaded machine a verified WebRTC connection
+        // occasionally closes again on one side. Say so, dial the missing peers again, and
+        // require the full mesh after that.
+        const have = await directPeers()
+        const missing = swarm.pages.filter(o => o !== p && !have.has(o.peerId))
+        process.stdout.write(`# page ${p.peerId.slice(-6)} lost ${missing.length} direct connection(s) after the dials; dialling again\n`)
+        for (const o of missing) await p.call('dial', o.peerId, 60_000)
+        await waitFor(`page ${p.peerId} to hold direct WebRTC connections to every other page`, async () => (await directPeers()).size === PAGES - 1, 30_000, 500)
+          .catch(async err => {
+            const events = (await p.call<Array<{ type: string }>>('events')).filter(e => e.type === 'peer:disconnect' || e.type.startsWith('relay:'))
+            throw new Error(`${err.message}: has ${(await directPeers()).size}; events ${JSON.stringify(events)}`)
+          })
+      }
     }
   })
 
