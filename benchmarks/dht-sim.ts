@@ -7,10 +7,12 @@
 //
 //   node benchmarks/dht-sim.ts [--sizes 100,300,1000] [--out FILE] …   (node benchmarks/dht-sim.ts --help)
 import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { dirname, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { DEFAULT_MAX_CONNECTIONS } from '../src/node/constants.ts'
 import { machineBusyShare } from './lib/proc.ts'
 import { runSize } from './lib/dht-sim/run-size.ts'
 import { roundTo, table } from './lib/stats.ts'
@@ -19,7 +21,8 @@ import type { SizeOptions, SizeResult } from './lib/dht-sim/run-size.ts'
 import type { SimStack } from './lib/dht-sim/network.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
-const SELF = new URL(import.meta.url).pathname
+// the script as invoked (a symlink stays a symlink), for the per-size child processes
+const SELF = process.argv[1] ?? new URL(import.meta.url).pathname
 const MiB = 1024 * 1024
 
 const HELP = `Usage: node benchmarks/dht-sim.ts [options]      (or: npm run bench -- dht-sim [options])
@@ -37,6 +40,7 @@ stdout, progress to stderr.
                             plus per-message exponential jitter of mean 0.1 x mean (default 20)
   --stack <noise|plaintext> connection encrypter: noise (as our nodes) or plaintext/2.0.0
                             (lighter, unencrypted); yamux either way (default noise)
+  --max-connections <n>     open connections a node keeps at most (default 64, our default)
   --time-budget <s>         per size: stop growing the network after this long building (default 600)
   --total-budget <s>        whole run: no new size starts once this is spent (default 1200)
   --max-heap <MiB>          V8 heap limit of each size's process (default: 70 % of RAM)
@@ -78,7 +82,7 @@ function positive (name: string, value: string | undefined, fallback: number, al
 
 function parseOptions (argv: string[]): Options | undefined {
   const names = [
-    'sizes', 'lookups', 'latency-ms', 'stack', 'time-budget', 'total-budget', 'max-heap', 'rss-limit-pct',
+    'sizes', 'lookups', 'latency-ms', 'stack', 'max-connections', 'time-budget', 'total-budget', 'max-heap', 'rss-limit-pct',
     'bootstrap-dials', 'join-concurrency', 'join-timeout-ms', 'lookup-timeout-ms', 'provide-timeout-ms', 'lookup-concurrency',
     'provide-concurrency', 'settle-s', 'seed', 'out', 'child-result', 'child-n', 'child-build-budget-s'
   ]
@@ -99,6 +103,7 @@ function parseOptions (argv: string[]): Options | undefined {
     lookups: positive('lookups', s.lookups, 50, true),
     latencyMs: positive('latency-ms', s['latency-ms'], 20, true),
     stack: stack as SimStack,
+    maxConnections: positive('max-connections', s['max-connections'], DEFAULT_MAX_CONNECTIONS),
     seed: positive('seed', s.seed, 1, true),
     bootstrapDials: positive('bootstrap-dials', s['bootstrap-dials'], 3),
     joinConcurrency: positive('join-concurrency', s['join-concurrency'], 8),
@@ -129,6 +134,7 @@ function sizeOptions (o: Options, n: number, buildBudgetS: number): SizeOptions 
     lookups: o.lookups,
     latencyMs: o.latencyMs,
     stack: o.stack,
+    maxConnections: o.maxConnections,
     seed: o.seed,
     bootstrapDials: o.bootstrapDials,
     joinConcurrency: o.joinConcurrency,
@@ -150,7 +156,7 @@ function childArgs (o: Options, n: number, buildBudgetS: number, resultFile: str
   return [
     `--max-old-space-size=${o.maxHeapMiB}`, '--expose-gc', SELF,
     '--child-result', resultFile, '--child-n', String(n), '--child-build-budget-s', String(Math.max(1, Math.floor(buildBudgetS))),
-    '--lookups', String(o.lookups), '--latency-ms', String(o.latencyMs), '--stack', o.stack, '--seed', String(o.seed),
+    '--lookups', String(o.lookups), '--latency-ms', String(o.latencyMs), '--stack', o.stack, '--max-connections', String(o.maxConnections), '--seed', String(o.seed),
     '--bootstrap-dials', String(o.bootstrapDials), '--join-concurrency', String(o.joinConcurrency),
     '--join-timeout-ms', String(o.joinTimeoutMs), '--lookup-timeout-ms', String(o.lookupTimeoutMs), '--provide-timeout-ms', String(o.provideTimeoutMs),
     '--lookup-concurrency', String(o.lookupConcurrency), '--provide-concurrency', String(o.provideConcurrency), '--settle-s', String(o.settleS), '--rss-limit-pct', String(o.rssLimitPct)
@@ -158,21 +164,27 @@ function childArgs (o: Options, n: number, buildBudgetS: number, resultFile: str
 }
 
 let child: ReturnType<typeof spawn> | undefined
+/** The size running now: a signal saves what its process measured so far */
+let running: { n: number, resultFile: string } | undefined
 
 async function runChild (o: Options, n: number, buildBudgetS: number): Promise<SizeResult> {
   const resultFile = `${o.out}.${n}.tmp.json`
   await rm(resultFile, { force: true })
   const proc = spawn(process.execPath, childArgs(o, n, buildBudgetS, resultFile), { stdio: ['ignore', 'inherit', 'inherit'] })
   child = proc
+  running = { n, resultFile }
   const code = await new Promise<number | null>(resolve => proc.on('exit', (c, signal) => { resolve(c ?? (signal != null ? -1 : null)) }))
   child = undefined
+  running = undefined
+  let result: SizeResult
   try {
-    const result = JSON.parse(await readFile(resultFile, 'utf8')) as SizeResult
-    await rm(resultFile, { force: true })
-    return result
+    result = JSON.parse(await readFile(resultFile, 'utf8')) as SizeResult
   } catch {
     throw new Error(`the process for ${n} nodes exited with ${code} and no result (out of memory?)`)
   }
+  await rm(resultFile, { force: true })
+  if (result.phase !== 'done') result.stoppedBy ??= `its process exited with ${code} after phase ${result.phase}`
+  return result
 }
 
 interface Output {
@@ -234,8 +246,14 @@ function summaryTable (out: Output): string {
 }
 
 async function runChildMode (o: Options): Promise<void> {
-  const result = await runSize(sizeOptions(o, o.childN!, o.childBuildBudgetS ?? o.timeBudgetS))
-  await writeFile(o.childResult!, JSON.stringify(result))
+  const file = o.childResult!
+  // write-then-rename, so the parent never reads half a file
+  const write = (result: SizeResult): void => {
+    writeFileSync(`${file}.part`, JSON.stringify(result))
+    renameSync(`${file}.part`, file)
+  }
+  const result = await runSize({ ...sizeOptions(o, o.childN!, o.childBuildBudgetS ?? o.timeBudgetS), onPartial: write })
+  write(result)
   // thousands of nodes stop slowly and the process ends here anyway
   process.exit(0)
 }
@@ -282,7 +300,7 @@ async function main (): Promise<void> {
       encrypter: o.stack === 'noise' ? '@chainsafe/libp2p-noise' : 'plaintext/2.0.0 (benchmarks/lib/dht-sim/plaintext.ts, no encryption)',
       muxer: '@chainsafe/libp2p-yamux',
       services: 'identify, ping, kad-dht (protocol /swarmsite/kad/1.0.0, server mode, passthroughMapper, our provider validity / reprovide interval)',
-      connectionManager: 'maxConnections 64 (our default), connection monitor off, loggers silenced',
+      connectionManager: `maxConnections ${o.maxConnections}${o.maxConnections === DEFAULT_MAX_CONNECTIONS ? ' (our default)' : ` (ours is ${DEFAULT_MAX_CONNECTIONS})`}, connection monitor off, loggers silenced`,
       join: `start, dial ${o.bootstrapDials} random joined nodes, wait for kad-dht's first self-lookup`
     },
     sizes: [],
@@ -303,6 +321,22 @@ async function main (): Promise<void> {
     await writeFile(o.out, JSON.stringify(out, null, 2) + '\n')
     await writeFile(o.out.replace(/\.json$/, '') + '.svg', chartOf(out) + '\n')
   }
+  saveAborted = (signal) => {
+    if (running != null) {
+      try {
+        const partial = JSON.parse(readFileSync(running.resultFile, 'utf8')) as SizeResult
+        partial.stoppedBy = `${signal} after phase ${partial.phase}`
+        out.sizes.push(partial)
+      } catch {}
+    }
+    out.stoppedBecause = `${signal} during ${running?.n ?? '—'} nodes`
+    out.wallS = roundTo((performance.now() - started) / 1000, 0)
+    const file = o.out.replace(/\.json$/, '') + '.aborted.json'
+    writeFileSync(file, JSON.stringify(out, null, 2) + '\n')
+    progress(`${signal}: wrote ${relative(process.cwd(), file)}`)
+  }
+  // the children write their results beside the output
+  await mkdir(dirname(o.out), { recursive: true })
   const rssLimit = Math.floor(os.totalmem() * o.rssLimitPct / 100)
   for (const [i, n] of o.sizes.entries()) {
     const prev = out.sizes.at(-1)
@@ -356,9 +390,13 @@ async function main (): Promise<void> {
   process.stdout.write(`results: ${relative(process.cwd(), o.out)} (+ .svg)\n`)
 }
 
+/** Set by main: writes what the run has to <out>.aborted.json */
+let saveAborted: ((signal: string) => void) | undefined
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     child?.kill('SIGKILL')
+    try { saveAborted?.(signal) } catch {}
     process.exit(signal === 'SIGINT' ? 130 : 143)
   })
 }

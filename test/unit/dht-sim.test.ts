@@ -51,6 +51,7 @@ describe('dht-sim run', () => {
       lookups: 5,
       latencyMs: 2,
       stack: 'noise',
+      maxConnections: 64,
       seed: 3,
       bootstrapDials: 3,
       joinConcurrency: 4,

@@ -158,6 +158,8 @@ export interface BuildOptions {
   tag: string
   latency: LatencyModel
   stack: SimStack
+  /** Open connections a node keeps at most (default: ours, DEFAULT_MAX_CONNECTIONS) */
+  maxConnections?: number
   /** Nodes each new node dials before its self-lookup. */
   bootstrapDials: number
   /** Joins in flight at once. */
@@ -195,7 +197,7 @@ export async function buildNetwork (options: BuildOptions): Promise<BuildResult>
     return [...picked].map(i => joined[i]!)
   }
   const joinOne = async (index: number, bootstrap: SimNode[]): Promise<void> => {
-    const node = await createSimNode({ tag: options.tag, index, latency: options.latency, stack: options.stack })
+    const node = await createSimNode({ tag: options.tag, index, latency: options.latency, stack: options.stack, ...(options.maxConnections != null ? { maxConnections: options.maxConnections } : {}) })
     nodes.push(node)
     const result = await joinNode(node, { bootstrap, timeoutMs: options.joinTimeoutMs })
     joins.push(result)
@@ -208,7 +210,7 @@ export async function buildNetwork (options: BuildOptions): Promise<BuildResult>
   for (; next < seedCount; next++) {
     if (next === 0) {
       // the very first node has nobody to dial or look up
-      const node = await createSimNode({ tag: options.tag, index: 0, latency: options.latency, stack: options.stack })
+      const node = await createSimNode({ tag: options.tag, index: 0, latency: options.latency, stack: options.stack, ...(options.maxConnections != null ? { maxConnections: options.maxConnections } : {}) })
       await node.start()
       nodes.push(node)
       joined.push(node)

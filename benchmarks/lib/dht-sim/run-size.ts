@@ -16,6 +16,8 @@ export interface SizeOptions {
   /** Mean one-way delay (ms). */
   latencyMs: number
   stack: SimStack
+  /** Open connections per node (our default is 64) */
+  maxConnections: number
   seed: number
   bootstrapDials: number
   joinConcurrency: number
@@ -35,6 +37,8 @@ export interface SizeOptions {
   /** Stop the nodes at the end (a child process that exits anyway can skip it). */
   stopNodes: boolean
   progress?: (line: string) => void
+  /** Called with the result so far after the build and after each lookup phase */
+  onPartial?: (result: SizeResult) => void
 }
 
 /** CPU use of a phase: ours (this process) and the rest of the machine. */
@@ -62,6 +66,8 @@ export interface LookupStats {
 }
 
 export interface SizeResult {
+  /** How far this size got: a run cut short (signal, crash) keeps what it measured */
+  phase: 'built' | 'provided' | 'providers-found' | 'done'
   n: number
   /** Nodes actually built (< n when the build was stopped early) */
   reached: number
@@ -175,6 +181,7 @@ export async function runSize (options: SizeOptions): Promise<SizeResult> {
     tag: `dht-sim-${process.pid}-${options.n}-${Date.now()}`,
     latency: { oneWayMeanMs: options.latencyMs, seed: options.seed },
     stack: options.stack,
+    maxConnections: options.maxConnections,
     bootstrapDials: options.bootstrapDials,
     concurrency: options.joinConcurrency,
     joinTimeoutMs: options.joinTimeoutMs,
@@ -237,8 +244,10 @@ export async function runSize (options: SizeOptions): Promise<SizeResult> {
     provide: { attempted: 0, succeeded: 0, ms: null, storedOn: null, errors: {} },
     findProviders: { ...lookupStats([]), whereStored: { attempted: 0, succeeded: 0, successRate: 0 } },
     findPeer: lookupStats([]),
-    lookupCpu: settle
+    lookupCpu: settle,
+    phase: 'built'
   }
+  options.onPartial?.(result)
   log(`  ${reached} nodes: ${result.memory.rssPerNodeKiB} KiB RSS per node, routing table p50 ${result.network.routingTable?.p50}, open connections p50 ${result.network.openConnections?.p50}; idle maintenance ${settle.ourCores} cores`)
 
   if (reached >= 2 && options.lookups > 0) {
@@ -248,14 +257,9 @@ export async function runSize (options: SizeOptions): Promise<SizeResult> {
       const [provider, querier] = pair(reached, random)
       return { provider: nodes[provider]!, querier: nodes[querier]!, cid: await randomCid(random) }
     }))
+    const r1 = <T extends { ms: number }>(list: T[]): T[] => list.map(x => ({ ...x, ms: roundTo(x.ms, 1) }))
     log(`  providing ${plans.length} CIDs`)
     const provides: ProvideSample[] = await pool(plans.map(p => async () => timeProvide(p.provider, p.cid, options.provideTimeoutMs)), options.provideConcurrency)
-    log(`  findProviders × ${plans.length}`)
-    const found = await pool(plans.map(p => async () => timeFindProviders(p.querier, p.cid, p.provider.peerId, options.lookupTimeoutMs)), options.lookupConcurrency)
-    log(`  findPeer × ${plans.length}`)
-    const targets = plans.map(() => pair(reached, random))
-    const peers = await pool(targets.map(([target, querier]) => async () => timeFindPeer(nodes[querier]!, nodes[target]!.peerId, options.lookupTimeoutMs)), options.lookupConcurrency)
-    result.lookupCpu = lookupCpu()
     result.provide = {
       attempted: provides.length,
       succeeded: provides.filter(p => p.ok).length,
@@ -263,15 +267,28 @@ export async function runSize (options: SizeOptions): Promise<SizeResult> {
       storedOn: summarize(provides.map(p => p.storedOn)),
       errors: tally(provides.filter(p => !p.ok).map(p => p.error ?? 'stored on no peer'))
     }
+    result.samples = { provide: r1(provides), findProviders: [], findPeer: [] }
+    result.phase = 'provided'
+    options.onPartial?.(result)
+
+    log(`  findProviders × ${plans.length}`)
+    const found = await pool(plans.map(p => async () => timeFindProviders(p.querier, p.cid, p.provider.peerId, options.lookupTimeoutMs)), options.lookupConcurrency)
     const stored = found.filter((_, i) => provides[i]!.storedOn > 0)
     const storedOk = stored.filter(f => f.ok).length
     result.findProviders = {
       ...lookupStats(found),
       whereStored: { attempted: stored.length, succeeded: storedOk, successRate: stored.length === 0 ? 0 : roundTo(storedOk / stored.length, 3) }
     }
+    result.samples.findProviders = r1(found)
+    result.phase = 'providers-found'
+    options.onPartial?.(result)
+
+    log(`  findPeer × ${plans.length}`)
+    const targets = plans.map(() => pair(reached, random))
+    const peers = await pool(targets.map(([target, querier]) => async () => timeFindPeer(nodes[querier]!, nodes[target]!.peerId, options.lookupTimeoutMs)), options.lookupConcurrency)
+    result.lookupCpu = lookupCpu()
     result.findPeer = lookupStats(peers)
-    const r1 = <T extends { ms: number }>(list: T[]): T[] => list.map(x => ({ ...x, ms: roundTo(x.ms, 1) }))
-    result.samples = { provide: r1(provides), findProviders: r1(found), findPeer: r1(peers) }
+    result.samples.findPeer = r1(peers)
     gc()
     const end = process.memoryUsage()
     result.memory.afterLookups = {
@@ -281,6 +298,7 @@ export async function runSize (options: SizeOptions): Promise<SizeResult> {
     }
     result.memory.maxRssMiB = Math.round(process.resourceUsage().maxRSS / 1024)
   }
+  result.phase = 'done'
   if (options.stopNodes) await stopAll(nodes)
   return result
 }
