@@ -19,19 +19,18 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import { raceSignal } from 'race-signal'
-import { availability } from '../src/content/availability/index.ts'
-import { blockKey } from '../src/content/blockstore/bounded.ts'
+import { blockKey } from '../src/content/blockstore/key.ts'
 import { createDiskBlockstore } from '../src/content/blockstore/disk.ts'
 import { createMemoryBlockstore } from '../src/content/blockstore/memory.ts'
-import { blockExchange } from '../src/content/exchange/block-exchange.ts'
+import { ContentCore } from '../src/content/core.ts'
 import { uploadBudget } from '../src/content/upload-budget.ts'
 import { DEFAULT_SEED_PROVIDE_CONCURRENCY } from './constants.ts'
 import { SeedConfigError } from './errors.ts'
 import { importSeedFolder, readSeedManifest, seedBlockIndex } from './seed-import.ts'
 import type { SeedBlockIndex, SeedImportProgress, SeedManifest } from './seed-import.ts'
-import type { Availability, AvailabilityInit } from '../src/content/availability/index.ts'
+import type { AvailabilityInit } from '../src/content/availability/index.ts'
 import type { SwarmBlockstore } from '../src/content/blockstore/interface.ts'
-import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent } from '../src/content/exchange/block-exchange.ts'
+import type { BlockExchangeInit, BlockUploadedEvent } from '../src/content/exchange/block-exchange.ts'
 import type { Manifest } from '../src/content/manifest-types.ts'
 import type { UploadBudget } from '../src/content/upload-budget.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -158,8 +157,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
   private loading: Promise<Loaded> | undefined
   private loaded: Loaded | undefined
   private controller = new AbortController()
-  private exchange: BlockExchange | undefined
-  private have: Availability | undefined
+  private core: ContentCore | undefined
   private serving = false
   private uploadedBytes = 0
   private uploadedBlocks = 0
@@ -247,33 +245,21 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
     const limit = concurrencyLimit(this.init.provideConcurrency ?? DEFAULT_SEED_PROVIDE_CONCURRENCY)
     const provide = this.components.provide
     this.upload.resume()
-    const exchange = blockExchange(this.init.exchange)({
+    const core = new ContentCore({ manifest, blockstore: loaded.store, upload: this.upload, exchange: this.init.exchange, availability: this.init.availability }, {
+      peerId: libp2p.peerId,
       libp2p,
-      getServableBlock: async (cid, opts) => {
-        if (!loaded.index.cids.has(cid.toString())) return undefined
-        return loaded.store.get(cid, opts)
-      },
-      takeUpload: async (bytes, opts) => { await this.upload.take(bytes, opts) }
+      pubsub,
+      ...(provide == null ? {} : { provide: async (cid, opts) => { await limit(async () => { await provide(cid, opts) }, opts?.signal) } })
     })
-    exchange.addEventListener('block:uploaded', (evt) => {
+    core.addEventListener('block:uploaded', (evt) => {
       this.uploadedBytes += evt.detail.bytes
       this.uploadedBlocks++
       this.safeDispatchEvent('block:uploaded', { detail: evt.detail })
     })
-    const have = availability({ ...this.init.availability, siteId: manifest.siteId })({
-      peerId: libp2p.peerId,
-      pubsub,
-      ...(provide == null ? {} : { provide: async (cid, opts) => { await limit(async () => { await provide(cid, opts) }, opts?.signal) } })
-    })
-    this.exchange = exchange
-    this.have = have
+    this.core = core
     try {
-      await exchange.start()
-      await have.start()
-      for (const file of manifest.files) {
-        // an empty file has no blocks: nothing to serve or announce
-        for (let i = 0; i < file.blocks.length; i++) have.addLocal(file.root, i, file.blocks.length)
-      }
+      // announces every block the store holds: after load, the whole site
+      await core.start()
     } catch (err) {
       await this.stopServing()
       throw err
@@ -285,10 +271,8 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
   private async stopServing (): Promise<void> {
     this.serving = false
     this.upload.pause()
-    await this.have?.stop()
-    await this.exchange?.stop()
-    this.have = undefined
-    this.exchange = undefined
+    await this.core?.stop()
+    this.core = undefined
   }
 
   async stop (): Promise<void> {

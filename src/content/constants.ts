@@ -48,6 +48,9 @@ export const DEFAULT_HAVE_PUBLISH_INTERVAL_MS = 30_000
 /** A local change, a newly subscribed peer or a newly heard peer triggers a publish after this long (coalescing), ms. */
 export const DEFAULT_HAVE_DEBOUNCE_MS = 500
 
+/** A new origin fetch is published this long after it starts (coalescing the few that start together), ms. */
+export const DEFAULT_HAVE_CLAIM_DEBOUNCE_MS = 50
+
 /** A peer's summary is forgotten when not refreshed for this many publish intervals (count). */
 export const DEFAULT_HAVE_PEER_EXPIRY_INTERVALS = 3
 

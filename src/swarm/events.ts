@@ -1,4 +1,4 @@
-import type { BlockSource } from '../content/fetch/download.ts'
+import type { BlockSource } from '../content/fetch/file-download.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 
@@ -61,12 +61,20 @@ export interface SwarmStats {
   blocksFromOrigin: number
   blocksFromStore: number
   blocksUploaded: number
-  /** bytesFromPeers ÷ (bytesFromPeers + bytesFromOrigin); 0 before any download. */
+  /**
+   * Body bytes the origin actually sent this node, whatever became of them: blocks used, blocks
+   * a peer delivered first, requests cancelled part way. What the origin paid for this visitor.
+   */
+  originBytesReceived: number
+  /** bytesFromPeers ÷ (bytesFromPeers + originBytesReceived); 0 before any download. */
   offloadRatio: number
   uploadEnabled: boolean
   /** Upload rate allowed now, bytes/s: 0 when off, Infinity when unlimited. */
   uploadBytesPerSecond: number
   store: { kind: string, bytes: number, blocks: number, maxBytes: number }
-  connections: { direct: number, relayed: number }
+  /** Links to other visitors (direct WebRTC, or relayed while signalling) and to relays. */
+  connections: { direct: number, relayed: number, relays: number }
+  /** Per file being downloaded now: whether its origin counts as fast (then peers are left alone). */
+  downloads: Array<{ path: string, originFast: boolean }>
   peers: PeerStats[]
 }

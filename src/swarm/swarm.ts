@@ -1,33 +1,33 @@
 /**
- * `createSwarm`: a mesh node plus the content layer for one site. `swarm.fetch(path)` answers
+ * `createSwarm`: a mesh node plus the content core for one site. `swarm.fetch(path)` answers
  * like `fetch` with bytes from the local store, peers or the origin — always checked against the
  * manifest — and what it holds is served on to other visitors within the upload budget.
+ *
+ * `fetch` may be called as soon as `start()` has been: the origin request for the first
+ * blocks goes out at once, while the node is still starting, and peers take over as they appear.
  */
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
-import { CID } from 'multiformats/cid'
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { availability } from '../content/availability/index.ts'
+import { ContentCore } from '../content/core.ts'
 import { createIndexedDbBlockstore } from '../content/blockstore/indexeddb.ts'
 import { createMemoryBlockstore } from '../content/blockstore/memory.ts'
-import { verifyBlock } from '../content/blockstore/verify.ts'
-import { blockExchange } from '../content/exchange/block-exchange.ts'
-import { downloadBlocks } from '../content/fetch/download.ts'
-import { NotInManifestError, OriginIntegrityError, SwarmNotStartedError } from '../content/fetch/errors.ts'
+import { NotInManifestError, SwarmNotStartedError } from '../content/fetch/errors.ts'
+import { FileDownload } from '../content/fetch/file-download.ts'
 import { peerScores } from '../content/fetch/peer-scores.ts'
 import { bodyStream, planResponse } from '../content/fetch/response.ts'
-import { leafBlockFor } from '../content/leaf.ts'
 import { parseManifest } from '../content/manifest-parse.ts'
-import { fetchOriginRange, originUrlFor } from '../content/origin.ts'
-import { uploadBudget } from '../content/upload-budget.ts'
+import { originUrlFor } from '../content/origin.ts'
+import { importFile } from '../content/import-file.ts'
 import { InvalidConfigError } from '../node/errors.ts'
 import { createSwarmNode } from '../node/swarm-node.ts'
 import { INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
-import type { BlockReceivedDetail, PeerStats, SwarmEvents, SwarmStats } from './events.ts'
+import { downloadComponents } from './download-components.ts'
+import { SwarmCounters } from './counters.ts'
+import type { SwarmEvents, SwarmStats } from './events.ts'
 import type { Availability, AvailabilityInit } from '../content/availability/index.ts'
 import type { SwarmBlockstore } from '../content/blockstore/interface.ts'
 import type { BlockExchange, BlockExchangeInit } from '../content/exchange/block-exchange.ts'
-import type { BlockArrival, DownloadComponents, DownloadOptions } from '../content/fetch/download.ts'
+import type { FileDownloadInit } from '../content/fetch/file-download.ts'
 import type { PeerScores } from '../content/fetch/peer-scores.ts'
 import type { Manifest, ManifestFile } from '../content/manifest-types.ts'
 import type { UploadBudget, UploadBudgetInit } from '../content/upload-budget.ts'
@@ -36,8 +36,6 @@ import type { AbortOptions, PeerId } from '@libp2p/interface'
 
 const log = logger('swarmsite:swarm')
 
-const toBase64 = (bytes: Uint8Array): string => uint8ArrayToString(bytes, 'base64')
-
 export interface SwarmInit extends SwarmNodeInit {
   /** The site manifest (`swarmsite.json`): its URL, or the parsed object. */
   manifest: string | URL | Manifest
@@ -45,10 +43,10 @@ export interface SwarmInit extends SwarmNodeInit {
   blockstore?: SwarmBlockstore
   /** Upload budget; `saveData` defaults to the browser's Data Saver setting. */
   upload?: UploadBudgetInit
-  /** A block not delivered by peers this long after it was wanted comes from the origin; default 1500 ms. */
+  /** A block peers leave undelivered this long is asked elsewhere or of the origin; default 1500 ms. */
   blockDeadlineMs?: number
-  /** Scheduler knobs (window, endgame, pipelining depth, origin run size...). */
-  download?: Omit<DownloadOptions, 'file' | 'url' | 'first' | 'last' | 'signal' | 'deadlineMs'>
+  /** Scheduler knobs (pipelining depth, origin runs, fast-origin threshold, connections...). */
+  download?: Omit<FileDownloadInit, 'deadlineMs'>
   availability?: Omit<AvailabilityInit, 'siteId'>
   exchange?: BlockExchangeInit
   /** The `fetch` used for the manifest and the origin; default globalThis.fetch. */
@@ -61,129 +59,99 @@ export interface SwarmFetchInit {
   method?: 'GET' | 'HEAD'
 }
 
-interface PeerCounters { bytesDown: number, blocksDown: number, bytesUp: number, blocksUp: number }
+type Phase = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
 
 export class Swarm extends TypedEventEmitter<SwarmEvents> {
   readonly node: SwarmNode
   readonly manifest: Manifest
-  readonly blockstore: SwarmBlockstore
-  readonly upload: UploadBudget
-  readonly availability: Availability
-  readonly exchange: BlockExchange
+  readonly core: ContentCore
   private readonly scores: PeerScores
   private readonly files = new Map<string, ManifestFile>()
-  /** Every block CID of the manifest: the only blocks this node ever serves. */
-  private readonly servable = new Set<string>()
   private readonly init: SwarmInit
-  private readonly counters = new Map<string, PeerCounters>()
-  private readonly totals = { bytesFromPeers: 0, bytesFromOrigin: 0, bytesFromStore: 0, duplicateBytes: 0, bytesUploaded: 0, blocksFromPeers: 0, blocksFromOrigin: 0, blocksFromStore: 0, blocksUploaded: 0 }
+  private readonly counters = new SwarmCounters()
   private readonly changeListeners = new Set<() => void>()
+  private readonly downloads = new Map<string, FileDownload>()
   private readonly fetches = new Set<AbortController>()
-  private started = false
+  private phase: Phase = 'new'
+  private storeOpen: Promise<void> | undefined
+  private nodeUp = false
 
   constructor (node: SwarmNode, manifest: Manifest, blockstore: SwarmBlockstore, init: SwarmInit) {
     super()
     setMaxListeners(Infinity, this)
     this.node = node
     this.manifest = manifest
-    this.blockstore = blockstore
     this.init = init
     this.scores = peerScores()
-    this.upload = uploadBudget(init.upload)
-    for (const file of manifest.files) {
-      this.files.set(file.path, file)
-      for (const block of file.blocks) this.servable.add(CID.parse(block.cid).toString())
-    }
-    this.availability = availability({ ...init.availability, siteId: manifest.siteId })({
+    for (const file of manifest.files) this.files.set(file.path, file)
+    this.core = new ContentCore({ manifest, blockstore, upload: init.upload, exchange: init.exchange, availability: init.availability }, {
       peerId: node.peerId,
+      libp2p: node.libp2p,
       pubsub: node.libp2p.services.pubsub,
       provide: async (cid, options) => { await node.provide(cid, options) },
-      findProviders: (cid, options) => node.findProviders(cid, options),
-      // a node that won't upload (Save-Data, paused, cap 0) doesn't announce what it holds
-      serving: () => this.upload.enabled
+      findProviders: (cid, options) => node.findProviders(cid, options)
     })
-    this.exchange = blockExchange(init.exchange)({
-      libp2p: node.libp2p,
-      getServableBlock: async (cid, options) => {
-        if (!this.servable.has(cid.toString())) return undefined
-        return this.blockstore.get(cid, options)
-      },
-      takeUpload: async (bytes, options) => { await this.upload.take(bytes, options) }
-    })
-    this.exchange.addEventListener('block:uploaded', (evt) => {
-      const { peer, bytes } = evt.detail
-      const c = this.counter(peer)
-      c.bytesUp += bytes
-      c.blocksUp++
-      this.totals.bytesUploaded += bytes
-      this.totals.blocksUploaded++
+    this.core.addEventListener('block:uploaded', (evt) => {
+      this.counters.uploaded(evt.detail.peer, evt.detail.bytes)
       this.safeDispatchEvent('block:uploaded', { detail: evt.detail })
     })
-    this.exchange.addEventListener('peer:banned', (evt) => {
-      this.availability.removePeer(evt.detail.peer, { forever: true })
-      this.safeDispatchEvent('peer:banned', { detail: evt.detail })
-    })
-    this.availability.addEventListener('peer:have', () => { this.changed() })
+    this.core.addEventListener('peer:banned', (evt) => { this.safeDispatchEvent('peer:banned', { detail: evt.detail }) })
+    this.core.availability.addEventListener('peer:have', () => { this.changed() })
     node.addEventListener('peer:connect', () => { this.changed() })
     node.addEventListener('peer:disconnect', () => { this.changed() })
   }
 
   get peerId (): PeerId { return this.node.peerId }
-  get isStarted (): boolean { return this.started }
+  /** True once `start()` resolved, until `stop()`. */
+  get isStarted (): boolean { return this.phase === 'started' }
+  get blockstore (): SwarmBlockstore { return this.core.blockstore }
+  get upload (): UploadBudget { return this.core.upload }
+  get availability (): Availability { return this.core.availability }
+  get exchange (): BlockExchange { return this.core.exchange }
 
   private changed (): void {
     for (const listener of this.changeListeners) listener()
   }
 
-  private counter (peer: PeerId): PeerCounters {
-    const key = peer.toString()
-    let c = this.counters.get(key)
-    if (c == null) {
-      c = { bytesDown: 0, blocksDown: 0, bytesUp: 0, blocksUp: 0 }
-      this.counters.set(key, c)
-    }
-    return c
-  }
-
+  /**
+   * Opens the store, starts the node and serves and announces what the store holds. `fetch`
+   * works from the moment this is called (origin and store first, peers once the node is up).
+   */
   async start (): Promise<void> {
-    if (this.started) return
-    await this.blockstore.open()
-    await this.node.start()
-    await this.exchange.start()
-    await this.availability.start()
-    this.started = true
-    // what survived a reload is announced and served again (matched by multihash: a store may
-    // hand back a CID with another version or codec for the same bytes)
-    const held = new Set<string>()
-    for await (const cid of this.blockstore.cids()) held.add(toBase64(cid.multihash.bytes))
-    for (const file of this.manifest.files) {
-      for (let i = 0; i < file.blocks.length; i++) {
-        if (held.has(toBase64(CID.parse(file.blocks[i]!.cid).multihash.bytes))) this.availability.addLocal(file.root, i, file.blocks.length)
-      }
+    if (this.phase === 'starting' || this.phase === 'started') return
+    this.phase = 'starting'
+    this.storeOpen = this.core.blockstore.open()
+    try {
+      await this.storeOpen
+      await this.node.start()
+      await this.core.start()
+    } catch (err) {
+      this.phase = 'stopped'
+      throw err
     }
+    if (this.phase !== 'starting') return // stopped meanwhile
+    this.nodeUp = true
+    this.phase = 'started'
+    this.changed()
   }
 
   async stop (): Promise<void> {
-    if (!this.started) return
-    this.started = false
+    if (this.phase !== 'started' && this.phase !== 'starting') return
+    this.phase = 'stopping'
     for (const controller of this.fetches) controller.abort(new SwarmNotStartedError('the swarm stopped'))
     this.fetches.clear()
-    await this.availability.stop()
-    await this.exchange.stop()
+    this.nodeUp = false
+    await this.core.stop()
     await this.node.stop()
-    await this.blockstore.close()
+    await this.storeOpen?.catch(() => {})
+    await this.core.blockstore.close()
+    this.phase = 'stopped'
   }
 
   /** Stops serving other visitors and withdraws what this node announced; downloads go on. */
-  pauseSeeding (): void {
-    this.upload.pause()
-    this.availability.refresh()
-  }
+  pauseSeeding (): void { this.core.pauseSeeding() }
 
-  resumeSeeding (): void {
-    this.upload.resume()
-    this.availability.refresh()
-  }
+  resumeSeeding (): void { this.core.resumeSeeding() }
 
   /** The manifest entry a path or URL names, or undefined. */
   file (pathOrUrl: string | URL): ManifestFile | undefined {
@@ -212,7 +180,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
    * errors (OriginIntegrityError, BlockUnavailableError, the abort reason) if they can't come.
    */
   async fetch (pathOrUrl: string | URL, init: SwarmFetchInit = {}): Promise<Response> {
-    if (!this.started) throw new SwarmNotStartedError('call start() first')
+    if (this.phase !== 'started' && this.phase !== 'starting') throw new SwarmNotStartedError('call start() first')
     init.signal?.throwIfAborted()
     const method = (init.method ?? 'GET').toUpperCase()
     if (method !== 'GET' && method !== 'HEAD') throw new TypeError(`swarm.fetch serves GET and HEAD, not ${method}`)
@@ -221,34 +189,24 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     if (file == null) throw new NotInManifestError(`${String(pathOrUrl)} is not a file of the manifest for ${this.manifest.origin}`)
     const plan = planResponse(file, new Headers(init.headers).get('range'), method)
     if (plan.body == null) return new Response(null, { status: plan.status, headers: plan.headers })
+    // blocks go to the store the moment they verify
+    await this.storeOpen
 
     const controller = new AbortController()
     this.fetches.add(controller)
     const signal = init.signal == null ? controller.signal : AbortSignal.any([init.signal, controller.signal])
-    const started = performance.now()
-    let firstByteMs = -1
-    const tally = { fromPeers: 0, fromOrigin: 0, fromStore: 0 }
     const body = plan.body
-    const blocks = downloadBlocks(this.downloadComponents(file, tally), {
-      ...this.init.download,
-      file,
-      url: originUrlFor(this.manifest.origin, file.path),
-      first: body.firstBlock,
-      last: body.lastBlock,
-      deadlineMs: this.init.blockDeadlineMs,
-      signal
-    })
+    const blocks = this.download(file).read(body.firstBlock, body.lastBlock, signal)
+    const tally = this.counters.startFetch(file.path)
     const self = this
     async function * tracked (): AsyncGenerator<{ index: number, data: Uint8Array }> {
       try {
         for await (const block of blocks) {
-          if (firstByteMs < 0) firstByteMs = performance.now() - started
+          tally.firstByte()
           // the body stream closes after the last block and returns this generator at its
           // yield, so the loop never ends by itself: every byte is here, say so now
           if (block.index === body.lastBlock) {
-            self.safeDispatchEvent('fetch:done', {
-              detail: { path: file!.path, bytes: body.end - body.start + 1, status: plan.status, ...tally, firstByteMs, elapsedMs: performance.now() - started }
-            })
+            self.safeDispatchEvent('fetch:done', { detail: { path: file!.path, bytes: body.end - body.start + 1, status: plan.status, ...tally.done() } })
           }
           yield block
         }
@@ -256,6 +214,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
         self.safeDispatchEvent('fetch:error', { detail: { path: file!.path, error: err } })
         throw err
       } finally {
+        self.counters.endFetch(tally)
         self.fetches.delete(controller)
         controller.abort()
       }
@@ -263,66 +222,25 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     return new Response(bodyStream(file, body, tracked()), { status: plan.status, headers: plan.headers })
   }
 
-  private downloadComponents (file: ManifestFile, tally: { fromPeers: number, fromOrigin: number, fromStore: number }): DownloadComponents {
-    const fetchImpl = this.init.fetch
-    return {
-      want: async (peer, cid, options) => this.exchange.want(peer, cid, options),
-      canAsk: (peer) => this.exchange.canAsk(peer),
-      inflight: (peer) => this.exchange.inflight(peer),
-      holders: (root, index) => this.availability.peersWith(root, index).filter(p => !this.exchange.isBanned(p)),
-      findProviders: async (root, options) => {
-        // every relay down and no peer connected: nobody to ask, and the DHT would wait for a
-        // peer until the deadline, holding each block back from the origin that long
-        if (this.isolated()) return []
-        return this.availability.findProviders(root, options)
-      },
-      onChange: (listener) => {
-        this.changeListeners.add(listener)
-        return () => { this.changeListeners.delete(listener) }
-      },
-      connect: async (peer, options) => { await this.node.dial(peer, options) },
-      getLocal: async (cid, options) => this.blockstore.get(cid, options),
-      store: async (f, index, cid, block) => {
-        await this.blockstore.put(cid, block)
-        this.availability.addLocal(f.root, index, f.blocks.length)
-      },
-      fetchOrigin: async (url, range, options) => fetchOriginRange(url, range, { ...options, ...(fetchImpl != null ? { fetch: fetchImpl } : {}) }),
+  /** The download of `file` every reader of it shares. */
+  private download (file: ManifestFile): FileDownload {
+    let download = this.downloads.get(file.path)
+    if (download != null) return download
+    download = new FileDownload(downloadComponents({
+      node: this.node,
+      core: this.core,
       scores: this.scores,
-      onBlock: (arrival) => { this.onBlock(arrival, tally) }
-    }
-  }
-
-  /** True when every bootstrap relay failed its latest dial and no connection is open. */
-  private isolated (): boolean {
-    const failing = this.node.unreachableRelays().length
-    return failing > 0 && failing >= this.node.bootstrap.length && this.node.connections().length === 0
-  }
-
-  private onBlock (arrival: BlockArrival, tally: { fromPeers: number, fromOrigin: number, fromStore: number }): void {
-    const { bytes, source, peer, duplicate } = arrival
-    if (source !== 'store') this.upload.recordDownload(bytes)
-    if (duplicate) {
-      if (source !== 'store') this.totals.duplicateBytes += bytes
-    } else if (source === 'peer') {
-      this.totals.bytesFromPeers += bytes
-      this.totals.blocksFromPeers++
-      tally.fromPeers += bytes
-    } else if (source === 'origin') {
-      this.totals.bytesFromOrigin += bytes
-      this.totals.blocksFromOrigin++
-      tally.fromOrigin += bytes
-    } else {
-      this.totals.bytesFromStore += bytes
-      this.totals.blocksFromStore++
-      tally.fromStore += bytes
-    }
-    if (peer != null) {
-      const c = this.counter(peer)
-      c.bytesDown += bytes
-      c.blocksDown++
-    }
-    const detail: BlockReceivedDetail = { path: arrival.file.path, index: arrival.index, bytes, source, peer, elapsedMs: arrival.elapsedMs, duplicate }
-    this.safeDispatchEvent('block:received', { detail })
+      counters: this.counters,
+      ready: () => this.nodeUp,
+      changeListeners: this.changeListeners,
+      fetch: this.init.fetch,
+      onBlock: (arrival) => { this.safeDispatchEvent('block:received', { detail: { path: arrival.file.path, index: arrival.index, bytes: arrival.bytes, source: arrival.source, peer: arrival.peer, elapsedMs: arrival.elapsedMs, duplicate: arrival.duplicate } }) }
+    }), file, originUrlFor(this.manifest.origin, file.path), { ...this.init.download, ...(this.init.blockDeadlineMs != null ? { deadlineMs: this.init.blockDeadlineMs } : {}) })
+    const created = download
+    created.onClose = () => { if (this.downloads.get(file.path) === created) this.downloads.delete(file.path) }
+    this.downloads.set(file.path, created)
+    log.trace('downloading %s', file.path)
+    return created
   }
 
   /**
@@ -332,47 +250,27 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   async importFile (path: string, bytes: Uint8Array, options: AbortOptions = {}): Promise<void> {
     const file = this.files.get(path)
     if (file == null) throw new NotInManifestError(`${path} is not a file of the manifest`)
-    if (bytes.byteLength !== file.size) throw new OriginIntegrityError(`${path} has ${bytes.byteLength} bytes, the manifest says ${file.size}`)
-    for (let i = 0; i < file.blocks.length; i++) {
-      options.signal?.throwIfAborted()
-      const block = file.blocks[i]!
-      const cid = CID.parse(block.cid)
-      const leaf = leafBlockFor(cid, bytes.subarray(block.offset, block.offset + block.size))
-      if (!await verifyBlock(cid, leaf)) throw new OriginIntegrityError(`block ${i} of ${path} does not match ${block.cid}`)
-      await this.blockstore.put(cid, leaf, options)
-      if (this.started) this.availability.addLocal(file.root, i, file.blocks.length)
-    }
+    await importFile(this.core, file, bytes, options)
   }
 
   stats (): SwarmStats {
-    const t = this.totals
-    const fetched = t.bytesFromPeers + t.bytesFromOrigin
-    const peers: PeerStats[] = []
-    const keys = new Set([...this.counters.keys(), ...this.scores.entries().map(([k]) => k)])
-    for (const key of keys) {
-      const c = this.counters.get(key) ?? { bytesDown: 0, blocksDown: 0, bytesUp: 0, blocksUp: 0 }
-      const score = this.scores.get(key)
-      peers.push({
-        peerId: key,
-        ...c,
-        latencyMs: score?.measured === true ? score.latencyMs : undefined,
-        bytesPerSecond: score?.measured === true ? score.bytesPerSecond : undefined,
-        failures: score?.failures ?? 0,
-        banned: this.exchange.isBanned(key)
-      })
-    }
-    const connections = this.started ? this.node.connections() : []
-    const usage = this.blockstore.usage()
-    return {
+    const connections = this.phase === 'started' ? this.node.connections() : []
+    const relays = new Set(this.node.bootstrap.map(r => r.peerId))
+    const visitors = connections.filter(c => !relays.has(c.peerId.toString()))
+    return this.counters.stats({
       peerId: this.node.peerId.toString(),
-      ...t,
-      offloadRatio: fetched === 0 ? 0 : t.bytesFromPeers / fetched,
-      uploadEnabled: this.upload.enabled,
-      uploadBytesPerSecond: this.upload.currentBytesPerSecond(),
-      store: { kind: this.blockstore.kind, ...usage },
-      connections: { direct: connections.filter(c => c.direct).length, relayed: connections.filter(c => !c.direct).length },
-      peers
-    }
+      scores: this.scores,
+      isBanned: (peer) => this.core.exchange.isBanned(peer),
+      uploadEnabled: this.core.upload.enabled,
+      uploadBytesPerSecond: this.core.upload.currentBytesPerSecond(),
+      store: { kind: this.core.blockstore.kind, ...this.core.blockstore.usage() },
+      connections: {
+        direct: visitors.filter(c => c.direct).length,
+        relayed: visitors.filter(c => !c.direct).length,
+        relays: connections.length - visitors.length
+      },
+      downloads: [...this.downloads.values()].map(d => ({ path: d.file.path, originFast: d.originFast }))
+    })
   }
 }
 
@@ -396,7 +294,7 @@ function defaultBlockstore (manifest: Manifest): SwarmBlockstore {
   return createMemoryBlockstore()
 }
 
-/** A swarm for one site's manifest; call `start()` before `fetch`. */
+/** A swarm for one site's manifest; call `start()` before (or while) `fetch`ing. */
 export async function createSwarm (init: SwarmInit & AbortOptions): Promise<Swarm> {
   if (init == null || typeof init !== 'object') throw new InvalidConfigError('createSwarm needs an options object with manifest and bootstrap')
   if (init.manifest == null) throw new InvalidConfigError('createSwarm needs a manifest (URL or object)')
@@ -407,5 +305,5 @@ export async function createSwarm (init: SwarmInit & AbortOptions): Promise<Swar
   const manifest = await loadManifest(init.manifest, fetchImpl, init.signal)
   const node = await createSwarmNode(init)
   log('swarm for %s (%d files) as %p', manifest.origin, manifest.files.length, node.peerId)
-  return new Swarm(node, manifest, init.blockstore ?? defaultBlockstore(manifest), init)
+  return new Swarm(node, manifest, init.blockstore ?? defaultBlockstore(manifest), { ...init, fetch: fetchImpl })
 }

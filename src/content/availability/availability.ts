@@ -17,6 +17,7 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import {
+  DEFAULT_HAVE_CLAIM_DEBOUNCE_MS,
   DEFAULT_HAVE_DEBOUNCE_MS,
   DEFAULT_HAVE_DHT_PROVIDER_EXPIRY_MS,
   DEFAULT_HAVE_FIND_PROVIDERS_LIMIT,
@@ -31,7 +32,7 @@ import {
 import { InvalidAvailabilityArgumentError } from '../errors.ts'
 import { BlockRanges } from './block-ranges.ts'
 import { decodeHaveSummary, encodeHaveSummary, haveTopic } from './have-summary.ts'
-import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions } from './index.ts'
+import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions, RemoteFilePeer } from './index.ts'
 import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 
@@ -67,6 +68,7 @@ export function resolveAvailabilityInit (init: AvailabilityInit): Options {
     topic: init.topic ?? haveTopic(init.siteId),
     publishIntervalMs,
     debounceMs: positive('debounceMs', init.debounceMs, DEFAULT_HAVE_DEBOUNCE_MS, 0),
+    claimDebounceMs: positive('claimDebounceMs', init.claimDebounceMs, DEFAULT_HAVE_CLAIM_DEBOUNCE_MS, 0),
     peerExpiryMs: positive('peerExpiryMs', init.peerExpiryMs, DEFAULT_HAVE_PEER_EXPIRY_INTERVALS * publishIntervalMs),
     maxMessageBytes: positive('maxMessageBytes', init.maxMessageBytes, DEFAULT_HAVE_MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES),
     provideCompleteFiles: init.provideCompleteFiles ?? true,
@@ -90,6 +92,19 @@ interface RemotePeer {
   seq: number
   heardAt: number
   files: Map<string, BlockRanges>
+  downloads: Map<string, RemoteDownload>
+}
+
+interface RemoteDownload {
+  total: number
+  fetching: BlockRanges
+  /** When we first heard that the peer fetches each block of `fetching` (Date.now()). */
+  claimedAt: Map<number, number>
+}
+
+interface LocalDownload {
+  total: number
+  fetching: BlockRanges
 }
 
 interface DhtHolder {
@@ -123,6 +138,8 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
   private readonly components: AvailabilityComponents
   private readonly local = new Map<string, LocalFile>()
   private readonly remote = new Map<string, RemotePeer>()
+  private readonly downloading = new Map<string, LocalDownload>()
+  private debounceAt = 0
   private readonly dht = new Map<string, Map<string, DhtHolder>>()
   private readonly banned = new Set<string>()
   private readonly rootKeys = new Map<string, string>()
@@ -160,7 +177,8 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     this.retries = 0
     this.interval = setInterval(this.onTick, this.options.publishIntervalMs)
     for (const file of this.local.values()) this.maybeProvide(file)
-    this.schedulePublish()
+    // the hello, soon: a newcomer's downloads wait to hear who holds what before they use the origin
+    this.schedulePublish(this.options.claimDebounceMs)
     log('started on %s as %p', this.options.topic, this.components.peerId)
   }
 
@@ -183,6 +201,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     this.background.clear()
     for (const file of this.local.values()) if (file.provide === 'pending') file.provide = 'failed'
     this.remote.clear()
+    this.downloading.clear()
     this.dht.clear()
     log('stopped')
   }
@@ -221,6 +240,48 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
 
   localBlocks (root: string): BlockRanges | undefined {
     return this.local.get(this.canonical(root))?.blocks.clone()
+  }
+
+  setDownload (root: string, totalBlocks: number, fetching: BlockRanges = new BlockRanges()): void {
+    if (!Number.isSafeInteger(totalBlocks) || totalBlocks < 1 || totalBlocks > DEFAULT_HAVE_MAX_BLOCKS_PER_FILE) {
+      throw new InvalidAvailabilityArgumentError(`totalBlocks must be an integer in 1..${DEFAULT_HAVE_MAX_BLOCKS_PER_FILE}, got ${String(totalBlocks)}`)
+    }
+    if (fetching.end > totalBlocks) throw new InvalidAvailabilityArgumentError(`fetching blocks go past totalBlocks ${totalBlocks}`)
+    const key = this.canonical(root)
+    const before = this.downloading.get(key)
+    if (before != null && before.total === totalBlocks && before.fetching.equals(fetching)) return
+    this.downloading.set(key, { total: totalBlocks, fetching: fetching.clone() })
+    // a new origin fetch makes others wait for our copy only once they hear of it: say it soon
+    const fetchesMore = before == null || !before.fetching.covers(fetching)
+    this.schedulePublish(fetchesMore ? this.options.claimDebounceMs : this.options.debounceMs)
+  }
+
+  endDownload (root: string): void {
+    const key = this.canonical(root)
+    if (!this.downloading.delete(key)) return
+    this.schedulePublish()
+  }
+
+  fileView (root: string): RemoteFilePeer[] {
+    const key = this.canonical(root)
+    const now = Date.now()
+    const found: RemoteFilePeer[] = []
+    const seen = new Set<string>()
+    for (const [id, entry] of this.remote) {
+      if (now - entry.heardAt > this.options.peerExpiryMs) continue
+      const blocks = entry.files.get(key)
+      const download = entry.downloads.get(key)
+      if (blocks == null && download == null) continue
+      const fetching = new Map<number, number>()
+      if (download != null) for (const [index, at] of download.claimedAt) fetching.set(index, now - at)
+      found.push({ peer: entry.peer, blocks: blocks ?? new BlockRanges(), downloading: download != null, fetching })
+      seen.add(id)
+    }
+    for (const [id, holder] of this.dht.get(key) ?? []) {
+      if (seen.has(id) || now - holder.foundAt > this.options.dhtProviderExpiryMs) continue
+      found.push({ peer: holder.peer, downloading: false, fetching: new Map() })
+    }
+    return found
   }
 
   peersWith (root: string, blockIndex: number): PeerId[] {
@@ -331,13 +392,27 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       const before = previous?.files.get(root)
       if (before == null || !before.covers(blocks)) roots.push(root)
     }
+    const downloads = new Map<string, RemoteDownload>()
+    for (const d of summary.downloads ?? []) {
+      const before = previous?.downloads.get(d.root)
+      const claimedAt = new Map<number, number>()
+      for (const [start, end] of d.fetching.ranges()) {
+        for (let i = start; i < end; i++) claimedAt.set(i, before?.claimedAt.get(i) ?? now)
+      }
+      downloads.set(d.root, { total: d.totalBlocks, fetching: d.fetching, claimedAt })
+      if ((before == null || !before.fetching.equals(d.fetching)) && !roots.includes(d.root)) roots.push(d.root)
+    }
+    // a download that ended changes who fetches what too
+    for (const root of previous?.downloads.keys() ?? []) {
+      if (!downloads.has(root) && !roots.includes(root)) roots.push(root)
+    }
     if (previous == null) {
-      // a new voice: it may not have heard us yet
+      // a new voice: it may not have heard us yet, and waits to hear before it uses the origin
       this.makeRoomForPeer()
-      this.schedulePublish()
+      this.schedulePublish(this.options.claimDebounceMs)
     }
     this.remote.delete(id)
-    this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files })
+    this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files, downloads })
     log.trace('summary %d from %p: %d files', summary.seq, from, files.size)
     if (roots.length > 0) this.safeDispatchEvent('peer:have', { detail: { peer: from, roots } })
   }
@@ -360,8 +435,15 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     void this.publish()
   }
 
+  /** Coalesces publishes; a shorter delay than the one pending brings the publish forward. */
   private schedulePublish (delayMs = this.options.debounceMs): void {
-    if (!this.started || this.debounce != null) return
+    if (!this.started) return
+    const at = Date.now() + delayMs
+    if (this.debounce != null) {
+      if (at >= this.debounceAt) return
+      clearTimeout(this.debounce)
+    }
+    this.debounceAt = at
     this.debounce = setTimeout(() => {
       this.debounce = undefined
       void this.publish()
@@ -376,14 +458,17 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       return
     }
     const { pubsub } = this.components
-    const files = this.isServing() ? [...this.local].map(([root, f]) => ({ root, totalBlocks: f.total, blocks: f.blocks })) : []
-    if (files.length === 0 && !this.needHello && !this.announcedFiles) return
+    const serving = this.isServing()
+    const files = serving ? [...this.local].map(([root, f]) => ({ root, totalBlocks: f.total, blocks: f.blocks })) : []
+    // what we fetch from the origin makes others wait for our copy: only worth saying when we share it
+    const downloads = serving ? [...this.downloading].map(([root, d]) => ({ root, totalBlocks: d.total, fetching: d.fetching })) : []
+    if (files.length === 0 && downloads.length === 0 && !this.needHello && !this.announcedFiles) return
     try {
       // the subscription-change handler publishes once someone joins
       if (pubsub.getSubscribers(this.options.topic).length === 0) return
       this.publishing = true
       this.seq = Math.max(this.seq + 1, Date.now())
-      const data = encodeHaveSummary({ seq: this.seq, files }, { maxBytes: this.options.maxMessageBytes })
+      const data = encodeHaveSummary({ seq: this.seq, files, ...(downloads.length > 0 ? { downloads } : {}) }, { maxBytes: this.options.maxMessageBytes })
       const result = await pubsub.publish(this.options.topic, data)
       if (result.recipients.length === 0) {
         // subscribers known, but no stream to any of them yet: try again shortly
@@ -391,8 +476,8 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
         return
       }
       this.needHello = false
-      this.announcedFiles = files.length > 0
-      log.trace('published summary %d (%d files, %d bytes) to %d peers', this.seq, files.length, data.byteLength, result.recipients.length)
+      this.announcedFiles = files.length > 0 || downloads.length > 0
+      log.trace('published summary %d (%d files, %d downloads, %d bytes) to %d peers', this.seq, files.length, downloads.length, data.byteLength, result.recipients.length)
     } catch (err) {
       // NoPeersSubscribedToTopic, or pubsub stopping under us: nothing to tell anyone
       log('publish on %s failed: %s', this.options.topic, errorText(err))

@@ -11,6 +11,7 @@
  *   uint32 version = 1;         // 1; readers ignore any other version (and a missing one)
  *   uint64 seq = 2;             // sender's counter, strictly increasing; older or equal ones are dropped
  *   repeated FileHave files = 3;
+ *   repeated FileDownload downloads = 4;
  * }
  * message FileHave {
  *   bytes root = 1;             // binary CID of the file's root (the manifest's `root`, decoded)
@@ -20,7 +21,17 @@
  *                               // lengths and later gaps ≥ 1, every index < blocks;
  *                               // empty = the whole file ([0, blocks))
  * }
+ * message FileDownload {         // a file the sender is downloading now (added in place: old readers skip it)
+ *   bytes root = 1;
+ *   uint32 blocks = 2;
+ *   repeated uint32 fetching = 3 [packed = true];
+ *                               // blocks it is fetching from the origin right now, coded as `ranges`;
+ *                               // empty = none (it takes them from peers)
+ * }
  * ```
+ * `downloads` tells the swarm who else is after a file and which blocks are already on their way
+ * from the origin, so that visitors starting together split the origin's work between them
+ * instead of all fetching the same blocks (see src/content/fetch/origin-planner.ts).
  * Files are identified by root CID, which stays the same across manifest versions for the
  * same bytes; a file a peer holds nothing of is left out. Unknown fields are skipped, so
  * version 1 can grow optional fields; anything incompatible takes version 2 and a new topic.
@@ -71,10 +82,20 @@ export interface FileHave {
   blocks: BlockRanges
 }
 
+/** A file the sender is downloading, and the blocks it is fetching from the origin now. */
+export interface FileDownloading {
+  root: string
+  totalBlocks: number
+  /** Blocks on their way from the origin to the sender (may be empty). */
+  fetching: BlockRanges
+}
+
 export interface HaveSummary {
   /** Sender's counter: a receiver keeps a peer's summary with the highest `seq`. */
   seq: number
   files: FileHave[]
+  /** Files the sender is downloading now; absent or empty when none. */
+  downloads?: FileDownloading[]
 }
 
 export interface HaveSummaryLimits {
@@ -101,6 +122,7 @@ interface WireHaveSummary {
   version: number
   seq: number
   files: WireFileHave[]
+  downloads: WireFileHave[]
 }
 
 const VARINT = 0
@@ -165,8 +187,9 @@ function haveSummaryCodec (limits: Required<HaveSummaryLimits>): Codec<WireHaveS
     w.uint32(8); w.uint32(obj.version ?? HAVE_SUMMARY_VERSION)
     w.uint32(16); w.uint64Number(obj.seq ?? 0)
     for (const f of obj.files ?? []) { w.uint32(26); file.encode(f, w) }
+    for (const d of obj.downloads ?? []) { w.uint32(34); file.encode(d, w) }
   }, (reader, length) => {
-    const obj: WireHaveSummary = { version: 0, seq: 0, files: [] }
+    const obj: WireHaveSummary = { version: 0, seq: 0, files: [], downloads: [] }
     const end = length == null ? reader.len : reader.pos + length
     while (reader.pos < end) {
       const tag = reader.uint32()
@@ -180,6 +203,10 @@ function haveSummaryCodec (limits: Required<HaveSummaryLimits>): Codec<WireHaveS
         case 3:
           if (obj.files.length >= limits.maxFiles) fail('too-many-files', `more than ${limits.maxFiles} files`)
           obj.files.push(file.decode(reader, reader.uint32()))
+          break
+        case 4:
+          if (obj.downloads.length >= limits.maxFiles) fail('too-many-files', `more than ${limits.maxFiles} downloads`)
+          obj.downloads.push(file.decode(reader, reader.uint32()))
           break
         default: reader.skipType(tag & 7)
       }
@@ -247,7 +274,24 @@ export function haveSummaryLength (summary: HaveSummary): number {
   for (const file of summary.files) {
     if (!file.blocks.isEmpty) n += prepare(file).bytes
   }
+  for (const download of summary.downloads ?? []) n += prepareDownload(download).bytes
   return n
+}
+
+interface PreparedDownload {
+  download: FileDownloading
+  root: Uint8Array
+  deltas: number[]
+  bytes: number
+}
+
+function prepareDownload (download: FileDownloading): PreparedDownload {
+  const { root } = prepare({ root: download.root, totalBlocks: download.totalBlocks, blocks: new BlockRanges() })
+  if (download.fetching.end > download.totalBlocks) {
+    throw new InvalidAvailabilityArgumentError(`fetching blocks of ${download.root} go past totalBlocks ${download.totalBlocks}`)
+  }
+  const deltas = download.fetching.toDeltas()
+  return { download, root, deltas, bytes: fileEntryLength(root.length, download.totalBlocks, deltas) }
 }
 
 /** Delta form of the first `k` of `ranges` (disjoint, not adjacent), in index order. */
@@ -271,8 +315,24 @@ function deltasOfFirst (ranges: Array<readonly [number, number]>, k: number): nu
 export function fitHaveSummary (summary: HaveSummary, maxBytes: number = DEFAULT_HAVE_MAX_MESSAGE_BYTES): HaveSummary {
   const prepared = summary.files.filter(f => !f.blocks.isEmpty).map(prepare)
   let budget = maxBytes - headerLength(summary.seq)
+  // downloads go first: they are few and small, and what they say is only true for seconds;
+  // one that does not fit keeps its entry without the fetching ranges, or is left out
+  const downloads: FileDownloading[] = []
+  for (const d of (summary.downloads ?? []).map(prepareDownload)) {
+    if (d.bytes <= budget) {
+      downloads.push(d.download)
+      budget -= d.bytes
+      continue
+    }
+    const bare = fileEntryLength(d.root.length, d.download.totalBlocks, [])
+    if (bare <= budget) {
+      downloads.push({ root: d.download.root, totalBlocks: d.download.totalBlocks, fetching: new BlockRanges() })
+      budget -= bare
+    }
+  }
+  const withDownloads = (fitted: HaveSummary): HaveSummary => downloads.length > 0 ? { ...fitted, downloads } : fitted
   const total = prepared.reduce((n, p) => n + p.bytes, 0)
-  if (total <= budget) return { seq: summary.seq, files: prepared.map(p => p.file) }
+  if (total <= budget) return withDownloads({ seq: summary.seq, files: prepared.map(p => p.file) })
 
   const order = prepared.map((p, i) => ({ p, i })).sort((a, b) =>
     Number(b.p.complete) - Number(a.p.complete) ||
@@ -303,7 +363,7 @@ export function fitHaveSummary (summary: HaveSummary, maxBytes: number = DEFAULT
     budget -= sizeOf(lo)
   }
   kept.sort((a, b) => a.i - b.i)
-  return { seq: summary.seq, files: kept.map(k => k.file) }
+  return withDownloads({ seq: summary.seq, files: kept.map(k => k.file) })
 }
 
 /**
@@ -318,7 +378,8 @@ export function encodeHaveSummary (summary: HaveSummary, options: { maxBytes?: n
   const wire: WireHaveSummary = {
     version: HAVE_SUMMARY_VERSION,
     seq: fitted.seq,
-    files: fitted.files.map(prepare).map(p => ({ root: p.root, blocks: p.file.totalBlocks, ranges: p.deltas }))
+    files: fitted.files.map(prepare).map(p => ({ root: p.root, blocks: p.file.totalBlocks, ranges: p.deltas })),
+    downloads: (fitted.downloads ?? []).map(prepareDownload).map(d => ({ root: d.root, blocks: d.download.totalBlocks, ranges: d.deltas }))
   }
   return encodeMessage(wire, haveSummaryCodec(fullLimits({})))
 }
@@ -372,5 +433,23 @@ export function decodeHaveSummary (bytes: Uint8Array, limits: HaveSummaryLimits 
     if (ranges > l.maxRanges) fail('too-many-ranges', `more than ${l.maxRanges} ranges`)
     files.push({ root, totalBlocks: f.blocks, blocks })
   }
-  return { seq: wire.seq, files }
+  const downloads: FileDownloading[] = []
+  const downloadRoots = new Set<string>()
+  for (const d of wire.downloads) {
+    let root: string
+    try { root = CID.decode(d.root).toString() } catch { fail('bad-root', 'a download root is not a binary CID') }
+    if (downloadRoots.has(root)) fail('duplicate-root', `download ${root} is listed twice`)
+    downloadRoots.add(root)
+    if (d.blocks < 1 || d.blocks > l.maxBlocksPerFile) fail('bad-total', `download ${root} has ${d.blocks} blocks (1..${l.maxBlocksPerFile})`)
+    let fetching: BlockRanges
+    try {
+      fetching = BlockRanges.fromDeltas(d.ranges, { limit: d.blocks })
+    } catch (err: any) {
+      fail('bad-ranges', `download ${root}: ${err instanceof InvalidBlockRangesError ? err.message : String(err)}`)
+    }
+    ranges += fetching.rangeCount
+    if (ranges > l.maxRanges) fail('too-many-ranges', `more than ${l.maxRanges} ranges`)
+    downloads.push({ root, totalBlocks: d.blocks, fetching })
+  }
+  return downloads.length > 0 ? { seq: wire.seq, files, downloads } : { seq: wire.seq, files }
 }

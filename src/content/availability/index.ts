@@ -26,7 +26,7 @@ import type { CID } from 'multiformats/cid'
 export { BlockRanges } from './block-ranges.ts'
 export type { BlockRange, BlockRangesParseOptions } from './block-ranges.ts'
 export { HAVE_SUMMARY_VERSION, haveTopic, encodeHaveSummary, decodeHaveSummary, fitHaveSummary, haveSummaryLength } from './have-summary.ts'
-export type { FileHave, HaveSummary, HaveSummaryLimits } from './have-summary.ts'
+export type { FileDownloading, FileHave, HaveSummary, HaveSummaryLimits } from './have-summary.ts'
 
 export interface AvailabilityInit {
   /** The site's id, from the manifest. */
@@ -37,6 +37,8 @@ export interface AvailabilityInit {
   publishIntervalMs?: number
   /** A local change, a newly subscribed peer or a newly heard peer makes us publish this much later (coalescing), ms; default 500. */
   debounceMs?: number
+  /** A new origin fetch (`setDownload` with more blocks fetching) is published this much later, ms; default 50. */
+  claimDebounceMs?: number
   /** A peer's summary is forgotten when not refreshed for this long, ms; default 3 × `publishIntervalMs`. */
   peerExpiryMs?: number
   /** Largest summary we send (bigger ones are coarsened, never refused) and accept, bytes; default 16 KiB, at least 256. */
@@ -70,6 +72,17 @@ export interface AvailabilityComponents {
   serving?(): boolean
 }
 
+/** What one other peer holds, downloads and fetches from the origin of one file (`fileView`). */
+export interface RemoteFilePeer {
+  peer: PeerId
+  /** Blocks it holds; undefined for a DHT provider, who counts as holding the whole file. */
+  blocks?: BlockRanges
+  /** It is downloading the file now. */
+  downloading: boolean
+  /** Blocks it is fetching from the origin now → how long ago we first heard so (ms). */
+  fetching: Map<number, number>
+}
+
 export interface PeerHaveDetail {
   peer: PeerId
   /** Canonical root CID strings of the files the summary adds blocks of. */
@@ -77,7 +90,7 @@ export interface PeerHaveDetail {
 }
 
 export interface AvailabilityEvents {
-  /** A summary arrived that adds blocks (or files) to what we knew of that peer. */
+  /** A summary arrived that adds blocks (or files) to what we knew of that peer, or changes what it fetches. */
   'peer:have': CustomEvent<PeerHaveDetail>
 }
 
@@ -99,6 +112,15 @@ export interface Availability extends TypedEventTarget<AvailabilityEvents> {
   removeLocal(root: string, blockIndex: number): void
   /** A copy of the blocks we hold of `root`, or undefined when none. */
   localBlocks(root: string): BlockRanges | undefined
+  /**
+   * We are downloading file `root` and fetch `fetching` of its blocks from the origin now
+   * (replaces what we said before). Published soon when it adds blocks, so others leave them to us.
+   */
+  setDownload(root: string, totalBlocks: number, fetching?: BlockRanges): void
+  /** Our download of `root` ended (done or given up). */
+  endDownload(root: string): void
+  /** Every fresh peer known to hold, download or fetch anything of `root`; DHT providers as complete holders. */
+  fileView(root: string): RemoteFilePeer[]
   /**
    * Remote peers believed to hold block `blockIndex` of file `root` (gossip summaries + DHT
    * providers, who count as holding every block). Excludes self and removed peers. A peer's

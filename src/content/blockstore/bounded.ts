@@ -1,5 +1,5 @@
 import { logger } from '@libp2p/logger'
-import { base32 } from 'multiformats/bases/base32'
+import { blockKey } from './key.ts'
 import { raceSignal } from 'race-signal'
 import { DEFAULT_USE_FLUSH_DELAY_MS } from './constants.ts'
 import { BlockTooLargeError, BlockstoreNotOpenError, InvalidBlockstoreOptionsError } from './errors.ts'
@@ -48,13 +48,7 @@ export interface BoundedBlockstoreInit {
   useFlushDelayMs?: number
 }
 
-/**
- * The key of a block: its multihash (base32), like the wrapped stores, which key by multihash
- * too. Two CIDs of one multihash (e.g. CIDv0 and CIDv1 dag-pb) name the same bytes.
- */
-export function blockKey (cid: CID): string {
-  return base32.encode(cid.multihash.bytes)
-}
+export { blockKey }
 
 /** Throws `InvalidBlockstoreOptionsError` unless `maxBytes` is a number ≥ 0 (Infinity: unbounded). */
 export function checkMaxBytes (maxBytes: number): number {

@@ -1,38 +1,93 @@
-/** Defaults of the fetch scheduler; times in milliseconds, sizes in bytes. */
-
-/** A block not delivered by a peer this long after it was wanted is fetched from the origin. */
-export const DEFAULT_BLOCK_DEADLINE_MS = 1_500
-
-/** Blocks wanted ahead of the one the reader waits for (bounds memory per download). */
-export const DEFAULT_WINDOW_BLOCKS = 32
-
-/** When this few blocks are left unfinished, each may be asked of a second peer (endgame). */
-export const DEFAULT_ENDGAME_BLOCKS = 4
-
-/** Peers one download dials at once to reach holders it is not connected to. */
-export const DEFAULT_MAX_DIALS_PER_DOWNLOAD = 4
-
-/** Origin Range requests one download has in flight at once. */
-export const DEFAULT_ORIGIN_CONCURRENCY = 2
+/** Defaults of the fetch scheduler; times in milliseconds, sizes in bytes, rates in bytes per second. */
 
 /**
- * Largest run of consecutive blocks fetched from the origin in one Range request: small enough
- * that visitors starting together spread over different runs (see download.ts), large enough
- * that a lone visitor's Range requests stay few.
+ * A block a peer was asked for and has not delivered this long (while that peer delivered
+ * nothing else to us either) is asked of someone else; the reader's next block with no peer
+ * able to deliver it goes to the origin after this long.
  */
+export const DEFAULT_BLOCK_DEADLINE_MS = 1_500
+
+/** Blocks asked of one peer at once (pipelining depth). */
+export const DEFAULT_MAX_INFLIGHT_PER_PEER = 3
+
+/**
+ * The reader's next block and this many after it are "urgent": asked first, of the fastest
+ * holder, and (the first of them) taken from the origin when nobody brings them in time.
+ */
+export const DEFAULT_URGENT_BLOCKS = 3
+
+/** The reader's next block waits this many deadlines for peers or another visitor's origin copy before we fetch it from the origin ourselves. */
+export const DEFAULT_URGENT_ORIGIN_AFTER_DEADLINES = 4
+
+/** When this few blocks are left to fetch, each may be asked of a second peer (endgame). */
+export const DEFAULT_ENDGAME_BLOCKS = 4
+
+/** Dials one download has under way at once, to reach holders and other visitors of the file. */
+export const DEFAULT_MAX_DIALS_PER_DOWNLOAD = 2
+
+/**
+ * Direct connections to other visitors a download tries to hold ("connect ahead of need"):
+ * enough that blocks spread, few enough that the dials (each costs the browser ~0.3 CPU-s)
+ * don't eat the machine.
+ */
+export const DEFAULT_TARGET_CONNECTIONS = 4
+
+/** Origin Range requests one download has in flight at once (one for the reader, one to fill). */
+export const DEFAULT_ORIGIN_CONCURRENCY = 2
+
+/** Largest origin Range request while the origin is scarce (blocks are released one by one as they verify). */
 export const DEFAULT_ORIGIN_MAX_RUN_BYTES = 1_048_576
 
-/** The block the reader waits for goes to the origin first once overdue this many deadlines. */
-export const ORIGIN_URGENT_AFTER_DEADLINES = 2
+/** Largest origin Range request while the origin is fast. */
+export const DEFAULT_FAST_ORIGIN_MAX_RUN_BYTES = 4_194_304
+
+/**
+ * An origin that delivers at least this much to this visitor is "fast": it is used for every
+ * block in the reader's order and peers are left alone (they would cost more than they save).
+ * A saturated origin shared by a crowd gives each visitor a small share, far below this.
+ */
+export const DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND = 8 * 1_048_576
+
+/** A fast origin counts as slow again when its rate falls below this. */
+export const DEFAULT_SLOW_ORIGIN_BYTES_PER_SECOND = 2 * 1_048_576
+
+/**
+ * Another visitor's announced origin fetch is trusted for this many of our own origin block
+ * times (at least two deadlines); past that we consider it failed and the block free again.
+ */
+export const DEFAULT_CLAIM_TRUST_ORIGIN_BLOCKS = 3
+
+/**
+ * A download that has not yet heard of any other visitor of its file takes only the reader's
+ * first block from the origin (the first byte never waits), then waits this long after the
+ * node is up for other visitors' summaries before it fetches more: a newcomer to a swarm that
+ * holds the file then takes it from peers, not from the origin.
+ */
+export const DEFAULT_DISCOVERY_MS = 2_000
+
+/** A node that is still not up this long after the download began no longer holds the download back. */
+export const DEFAULT_STARTUP_GRACE_MS = 6_000
 
 /** Origin failures (network, HTTP) of one block before the download gives up on the origin. */
 export const DEFAULT_ORIGIN_ATTEMPTS = 3
 
+/** First retry delay after an origin failure; doubles per failure. */
+export const DEFAULT_ORIGIN_RETRY_BASE_MS = 500
+
 /** Holders a DHT lookup for a file's root collects before it stops. */
 export const DEFAULT_PROVIDER_LOOKUP_LIMIT = 8
+
+/** Blocks a download keeps in memory ahead of its slowest reader; beyond, they wait in the store. */
+export const DEFAULT_MEMORY_AHEAD_BYTES = 32 * 1_048_576
 
 /** Latency assumed for a peer we have no measurement of yet. */
 export const DEFAULT_PEER_LATENCY_PRIOR_MS = 250
 
 /** Weight of a new sample in the peer latency and throughput averages. */
 export const PEER_SCORE_EWMA_WEIGHT = 0.3
+
+/** Weight of a new sample in the origin rate average. */
+export const ORIGIN_RATE_EWMA_WEIGHT = 0.3
+
+/** The origin rate is sampled over spans of at least this long. */
+export const ORIGIN_RATE_SAMPLE_MS = 200

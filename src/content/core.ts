@@ -1,0 +1,151 @@
+/**
+ * The content core of a node: what it holds (the store), what it may serve (the manifest's
+ * blocks, nothing else), serving them (the block exchange within the upload budget) and saying
+ * so (availability: gossip summaries and DHT provides). A visitor's swarm and the relay's
+ * seeder are both a core plus their own way of getting blocks, so they are wired once, here.
+ */
+import { TypedEventEmitter, setMaxListeners } from 'main-event'
+import { CID } from 'multiformats/cid'
+import { availability } from './availability/index.ts'
+import { blockKey } from './blockstore/key.ts'
+import { blockExchange } from './exchange/block-exchange.ts'
+import { uploadBudget } from './upload-budget.ts'
+import type { Availability, AvailabilityInit } from './availability/index.ts'
+import type { SwarmBlockstore } from './blockstore/interface.ts'
+import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent, PeerBannedEvent } from './exchange/block-exchange.ts'
+import type { Manifest, ManifestFile } from './manifest-types.ts'
+import type { UploadBudget, UploadBudgetInit } from './upload-budget.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+
+export interface ContentCoreInit {
+  manifest: Manifest
+  blockstore: SwarmBlockstore
+  /** An upload budget of the caller's, or the options of a new one. */
+  upload?: UploadBudget | UploadBudgetInit
+  exchange?: BlockExchangeInit
+  availability?: Omit<AvailabilityInit, 'siteId'>
+}
+
+export interface ContentCoreComponents {
+  peerId: PeerId
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'getConnections' | 'hangUp'>
+  pubsub: GossipSub
+  provide?(cid: CID, options?: AbortOptions): Promise<void>
+  findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<PeerId>
+}
+
+export interface ContentCoreEvents {
+  'block:uploaded': CustomEvent<BlockUploadedEvent>
+  'peer:banned': CustomEvent<PeerBannedEvent>
+}
+
+function isBudget (upload: UploadBudget | UploadBudgetInit | undefined): upload is UploadBudget {
+  return upload != null && typeof (upload as UploadBudget).take === 'function'
+}
+
+export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
+  readonly manifest: Manifest
+  readonly blockstore: SwarmBlockstore
+  readonly upload: UploadBudget
+  readonly exchange: BlockExchange
+  readonly availability: Availability
+  /**
+   * Every block CID of the manifest, exactly (`CID.toString()`): the only blocks this node
+   * serves. Not the multihash: the same bytes asked for under another codec are refused.
+   */
+  private readonly servable = new Set<string>()
+  /** blockKey → where the block sits in the manifest, to announce what the store holds. */
+  private readonly places = new Map<string, Array<{ file: ManifestFile, index: number }>>()
+  private running = false
+
+  constructor (init: ContentCoreInit, components: ContentCoreComponents) {
+    super()
+    setMaxListeners(Infinity, this)
+    this.manifest = init.manifest
+    this.blockstore = init.blockstore
+    this.upload = isBudget(init.upload) ? init.upload : uploadBudget(init.upload)
+    for (const file of init.manifest.files) {
+      file.blocks.forEach((block, index) => {
+        const cid = CID.parse(block.cid)
+        this.servable.add(cid.toString())
+        const key = blockKey(cid)
+        let at = this.places.get(key)
+        if (at == null) { at = []; this.places.set(key, at) }
+        at.push({ file, index })
+      })
+    }
+    this.availability = availability({ ...init.availability, siteId: init.manifest.siteId })({
+      peerId: components.peerId,
+      pubsub: components.pubsub,
+      ...(components.provide != null ? { provide: components.provide } : {}),
+      ...(components.findProviders != null ? { findProviders: components.findProviders } : {}),
+      // a node that won't upload (Save-Data, paused, cap 0) doesn't announce what it holds
+      serving: () => this.upload.enabled
+    })
+    this.exchange = blockExchange(init.exchange)({
+      libp2p: components.libp2p,
+      getServableBlock: async (cid, options) => {
+        if (!this.servable.has(cid.toString())) return undefined
+        return this.blockstore.get(cid, options)
+      },
+      takeUpload: async (bytes, options) => { await this.upload.take(bytes, options) }
+    })
+    this.exchange.addEventListener('block:uploaded', (evt) => { this.safeDispatchEvent('block:uploaded', { detail: evt.detail }) })
+    this.exchange.addEventListener('peer:banned', (evt) => {
+      this.availability.removePeer(evt.detail.peer, { forever: true })
+      this.safeDispatchEvent('peer:banned', { detail: evt.detail })
+    })
+  }
+
+  get isRunning (): boolean { return this.running }
+
+  /** Serves and announces; the store must be open and libp2p (with pubsub) started. */
+  async start (): Promise<void> {
+    if (this.running) return
+    await this.exchange.start()
+    await this.availability.start()
+    this.running = true
+    // what the store already holds (a reload, an import) is announced and served again
+    for await (const cid of this.blockstore.cids()) this.announceHeld(cid)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    await this.availability.stop()
+    await this.exchange.stop()
+  }
+
+  /** Keeps a verified block (as its CID hashes it) and announces it at every place of the manifest it fills. */
+  async store (cid: CID, block: Uint8Array, options?: AbortOptions): Promise<void> {
+    await this.blockstore.put(cid, block, options)
+    this.announceHeld(cid)
+  }
+
+  isServable (cid: CID): boolean {
+    return this.servable.has(cid.toString())
+  }
+
+  /** Stops serving other visitors and withdraws what this node announced; downloads go on. */
+  pauseSeeding (): void {
+    this.upload.pause()
+    this.availability.refresh()
+  }
+
+  resumeSeeding (): void {
+    this.upload.resume()
+    this.availability.refresh()
+  }
+
+  private announceHeld (cid: CID): void {
+    // a store may hand back the same bytes under another CID version or codec: the key is the multihash
+    for (const { file, index } of this.places.get(blockKey(cid)) ?? []) {
+      this.availability.addLocal(file.root, index, file.blocks.length)
+    }
+  }
+}
+
+export function contentCore (init: ContentCoreInit): (components: ContentCoreComponents) => ContentCore {
+  return (components) => new ContentCore(init, components)
+}

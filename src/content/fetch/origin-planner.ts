@@ -1,0 +1,174 @@
+/**
+ * Which blocks this visitor fetches from the origin now: a pure function of the download's
+ * state and the clock, so a unit test drives it with a fake one.
+ *
+ * The origin is one scarce source the whole swarm shares, so every block should leave it about
+ * once. While it is slow (a crowd shares it), a visitor fetches from it:
+ * - **fill**: one request at a time for a block nobody holds and nobody else announced fetching
+ *   — its own blocks first (rendezvous-hashed over the visitors downloading the file, lowest
+ *   first since readers go in order), else a random free block (a visitor alone, or one whose own
+ *   blocks are all covered: it takes work others have not started, so the origin never idles);
+ * - **urgent**: the reader's next block, when no peer can bring it — nobody holds it and it is
+ *   ours or nobody's, or nobody delivered it within a deadline, or the reader has waited
+ *   `urgentAfterMs` — but never a block another visitor announced fetching, unless that
+ *   announcement is older than `claimTrustMs` (that visitor missed its deadline).
+ * While the origin is fast, peers are not worth their cost: it fetches everything in the
+ * reader's order, in long runs.
+ */
+import { ownerOf } from './owner.ts'
+import type { TableBlock } from './block-table.ts'
+
+export interface OriginPlanConfig {
+  deadlineMs: number
+  /** Origin requests in flight at most. */
+  concurrency: number
+  maxRunBytes: number
+  /** The reader's next block goes to the origin after waiting this long, whoever holds it. */
+  urgentAfterMs: number
+  /** Another visitor's announced origin fetch is trusted this long. */
+  claimTrustMs: number
+  /** Origin failures of one block before it is never asked again. */
+  attempts: number
+}
+
+export interface OriginPlanInput {
+  now: number
+  blocks: readonly TableBlock[]
+  /** The first block a reader still needs (readers go in order). */
+  next: number
+  /** Since when `next` is the reader's next block. */
+  nextSince: number
+  /** End (exclusive) of what the readers want. */
+  end: number
+  self: string
+  /** Other visitors downloading the file (their peer ids). */
+  members: readonly string[]
+  /** Peers known to hold block i. */
+  holders: (index: number) => number
+  /** Other visitors that announced fetching block i from the origin → how long ago (ms). */
+  claims: (index: number) => ReadonlyMap<string, number> | undefined
+  /**
+   * True while we have heard of nobody yet (the node starting, summaries on their way): only
+   * the reader's first block may go to the origin, so a newcomer doesn't fetch what peers hold.
+   */
+  discovering: boolean
+  origin: {
+    /** Blocks this download has taken from the origin so far. */
+    fetched: number
+    /** The origin delivers fast enough so far (not yet long enough to be `fast`). */
+    quick: boolean
+    /** Requests in flight: all, and those started to fill. */
+    inflight: number
+    fillInflight: number
+    urgentInflight: boolean
+    fast: boolean
+  }
+  config: OriginPlanConfig
+  random: () => number
+}
+
+export type OriginRunPurpose = 'urgent' | 'fill' | 'fast'
+
+export interface OriginRun {
+  first: number
+  /** Inclusive. */
+  last: number
+  purpose: OriginRunPurpose
+}
+
+/** Origin requests to start now (none when the slots are busy or nothing qualifies). */
+export function planOrigin (input: OriginPlanInput): OriginRun[] {
+  const { blocks, config, origin, now } = input
+  const runs: OriginRun[] = []
+  const taken = new Set<number>()
+  let inflight = origin.inflight
+
+  const usable = (b: TableBlock | undefined): b is TableBlock =>
+    b != null && b.wanted && !b.done && !b.inOrigin && !taken.has(b.index) &&
+    b.originFailures < config.attempts && now >= b.originRetryAt
+  const claimedByOthers = (i: number): boolean => {
+    const claims = input.claims(i)
+    if (claims == null) return false
+    for (const age of claims.values()) if (age < config.claimTrustMs) return true
+    return false
+  }
+  const covered = (i: number): boolean => input.holders(i) > 0 || claimedByOthers(i)
+  const everyone = [input.self, ...input.members]
+  const mine = (i: number): boolean => input.members.length === 0 || ownerOf(everyone, i) === input.self
+
+  /** A run from `first` on while `more(block)` holds, within the byte limit. */
+  const extend = (first: number, more: (b: TableBlock) => boolean, limit: number): OriginRun['last'] => {
+    let last = first
+    let bytes = blocks[first]!.size
+    taken.add(first)
+    for (let i = first + 1; i < input.end; i++) {
+      const b = blocks[i]
+      if (!usable(b) || !more(b) || bytes + b.size > limit) break
+      bytes += b.size
+      taken.add(i)
+      last = i
+    }
+    return last
+  }
+
+  if (origin.fast) {
+    for (let i = input.next; i < input.end && inflight < config.concurrency; i++) {
+      const b = blocks[i]
+      if (!usable(b) || b.asks.size > 0) continue
+      runs.push({ first: i, last: extend(i, x => x.asks.size === 0, config.maxRunBytes), purpose: 'fast' })
+      inflight++
+    }
+    return runs
+  }
+
+  if (input.discovering) {
+    const first = blocks[input.next]
+    // the first block at once; more one by one only while the origin keeps answering fast
+    if ((origin.fetched === 0 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
+      taken.add(first.index)
+      runs.push({ first: first.index, last: first.index, purpose: 'urgent' })
+    }
+    return runs
+  }
+
+  // the reader's next block
+  const r = blocks[input.next]
+  if (!origin.urgentInflight && inflight < config.concurrency && usable(r)) {
+    const waited = now - input.nextSince
+    const claimed = claimedByOthers(r.index)
+    const free = !covered(r.index)
+    const go = !claimed && (
+      (free && mine(r.index)) ||
+      (free && waited >= config.deadlineMs) ||
+      (r.asks.size === 0 && waited >= config.deadlineMs) ||
+      waited >= config.urgentAfterMs
+    )
+    if (go) {
+      runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'urgent' })
+      inflight++
+    }
+  }
+
+  // one fill request: our own free blocks first, else someone's free block nobody started
+  if (origin.fillInflight === 0 && inflight < config.concurrency) {
+    const free: number[] = []
+    let own: number | undefined
+    for (let i = input.next; i < input.end; i++) {
+      const b = blocks[i]
+      if (!usable(b) || b.asks.size > 0 || covered(i)) continue
+      if (input.members.length > 0 && mine(i)) { own = i; break }
+      free.push(i)
+    }
+    if (own != null) {
+      runs.push({ first: own, last: extend(own, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'fill' })
+    } else if (free.length > 0) {
+      // alone, a random start (others may be starting this very moment); with others, one block
+      const pick = free[Math.floor(input.random() * free.length)]!
+      const last = input.members.length === 0
+        ? extend(pick, b => !covered(b.index) && b.asks.size === 0, config.maxRunBytes)
+        : extend(pick, () => false, 0)
+      runs.push({ first: pick, last, purpose: 'fill' })
+    }
+  }
+  return runs
+}

@@ -1,0 +1,78 @@
+/**
+ * What a file download needs from the swarm, narrowed to the few calls it makes, so the
+ * download itself knows nothing of libp2p and its tests run on fakes.
+ */
+import { isDirect } from '../node/connection-policy.ts'
+import type { SwarmCounters } from './counters.ts'
+import type { ContentCore } from '../content/core.ts'
+import type { BlockArrival, FileDownloadComponents } from '../content/fetch/file-download.ts'
+import type { PeerScores } from '../content/fetch/peer-scores.ts'
+import type { SwarmNode } from '../node/swarm-node.ts'
+import type { PeerId } from '@libp2p/interface'
+
+export interface SwarmDownloadContext {
+  node: SwarmNode
+  core: ContentCore
+  scores: PeerScores
+  counters: SwarmCounters
+  /** True once the node and the core are up. */
+  ready(): boolean
+  changeListeners: Set<() => void>
+  fetch?: typeof globalThis.fetch
+  onBlock(arrival: BlockArrival): void
+}
+
+export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComponents {
+  const { node, core } = ctx
+  const relays = new Set(node.bootstrap.map(r => r.peerId))
+  /** Other visitors we hold an open direct link with (relays are not visitors). */
+  const visitorLinks = (): Map<string, PeerId> => {
+    const links = new Map<string, PeerId>()
+    for (const c of node.libp2p.getConnections()) {
+      const key = c.remotePeer.toString()
+      if (isDirect(c) && !relays.has(key)) links.set(key, c.remotePeer)
+    }
+    return links
+  }
+  const isolated = (): boolean => {
+    const failing = node.unreachableRelays().length
+    return failing > 0 && failing >= node.bootstrap.length && node.connections().length === 0
+  }
+  return {
+    self: node.peerId.toString(),
+    ready: ctx.ready,
+    // a relay that seeds the site serves blocks over its direct (WebSockets) link too
+    askable: () => node.libp2p.getConnections()
+      .filter(c => isDirect(c) && !core.exchange.isBanned(c.remotePeer))
+      .map(c => c.remotePeer)
+      .filter((p, i, all) => all.findIndex(q => q.equals(p)) === i),
+    linked: () => new Set(visitorLinks().keys()),
+    want: async (peer, cid, options) => core.exchange.want(peer, cid, options),
+    inflight: (peer) => core.exchange.inflight(peer),
+    view: (root) => core.availability.fileView(root).filter(v => !core.exchange.isBanned(v.peer)),
+    findProviders: async (root, options) => {
+      // every relay down and no peer connected: nobody to ask, and the DHT would wait for a
+      // peer until the deadline
+      if (isolated()) return []
+      return core.availability.findProviders(root, options)
+    },
+    onChange: (listener) => {
+      ctx.changeListeners.add(listener)
+      return () => { ctx.changeListeners.delete(listener) }
+    },
+    connect: async (peer, options) => { await node.dial(peer, options) },
+    localBlocks: (root) => core.availability.localBlocks(root),
+    getLocal: async (cid, options) => core.blockstore.get(cid, options),
+    store: async (_file, _index, cid, block) => { await core.store(cid, block) },
+    setDownload: (root, total, fetching) => { core.availability.setDownload(root, total, fetching) },
+    endDownload: (root) => { core.availability.endDownload(root) },
+    fetch: ctx.fetch ?? globalThis.fetch.bind(globalThis),
+    scores: ctx.scores,
+    onBlock: (arrival) => {
+      if (arrival.source !== 'store') core.upload.recordDownload(arrival.bytes)
+      ctx.counters.arrived(arrival)
+      ctx.onBlock(arrival)
+    },
+    onOriginBytes: (bytes) => { ctx.counters.originBytes(bytes) }
+  }
+}
