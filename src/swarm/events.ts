@@ -1,4 +1,4 @@
-import type { BlockSource } from '../content/fetch/file-download.ts'
+import type { BlockSource, DownloadCounters } from '../content/fetch/file-download.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 
@@ -74,7 +74,10 @@ export interface SwarmStats {
   store: { kind: string, bytes: number, blocks: number, maxBytes: number }
   /** Links to other visitors (direct WebRTC, or relayed while signalling) and to relays. */
   connections: { direct: number, relayed: number, relays: number }
-  /** Per file being downloaded now: whether its origin counts as fast (then peers are left alone). */
-  downloads: Array<{ path: string, originFast: boolean }>
+  /**
+   * Per file downloaded since start (the latest download of each path): whether its origin
+   * counts as fast (then peers are left alone), and what the scheduler did.
+   */
+  downloads: Array<{ path: string, active: boolean, originFast: boolean } & DownloadCounters>
   peers: PeerStats[]
 }

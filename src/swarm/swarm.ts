@@ -71,6 +71,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   private readonly counters = new SwarmCounters()
   private readonly changeListeners = new Set<() => void>()
   private readonly downloads = new Map<string, FileDownload>()
+  /** The latest download of each path, finished or not (for stats). */
+  private readonly pastDownloads = new Map<string, FileDownload>()
   private readonly fetches = new Set<AbortController>()
   private phase: Phase = 'new'
   private storeOpen: Promise<void> | undefined
@@ -239,6 +241,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     const created = download
     created.onClose = () => { if (this.downloads.get(file.path) === created) this.downloads.delete(file.path) }
     this.downloads.set(file.path, created)
+    this.pastDownloads.set(file.path, created)
     log.trace('downloading %s', file.path)
     return created
   }
@@ -269,7 +272,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
         relayed: visitors.filter(c => !c.direct).length,
         relays: connections.length - visitors.length
       },
-      downloads: [...this.downloads.values()].map(d => ({ path: d.file.path, originFast: d.originFast }))
+      downloads: [...this.pastDownloads.values()].map(d => ({ path: d.file.path, active: this.downloads.get(d.file.path) === d, originFast: d.originFast, ...structuredClone(d.counters) }))
     })
   }
 }

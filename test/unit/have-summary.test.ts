@@ -70,6 +70,40 @@ describe('have summary', () => {
     assert.equal(HAVE_SUMMARY_VERSION, 1)
   })
 
+  it('carries the files a peer downloads and the blocks it fetches from the origin, and old readers skip them', async () => {
+    const [a, b] = await roots(2, 'download')
+    const summary: HaveSummary = {
+      seq: 42,
+      files: [file(a!, 10, [[0, 2]])],
+      downloads: [
+        { root: a!, totalBlocks: 10, fetching: new BlockRanges([[3, 5], [7, 8]]) },
+        { root: b!, totalBlocks: 64, fetching: new BlockRanges() }
+      ]
+    }
+    const bytes = encodeHaveSummary(summary)
+    assert.equal(bytes.byteLength, haveSummaryLength(summary), 'haveSummaryLength counts the downloads')
+    const decoded = decodeHaveSummary(bytes)
+    assert.equal(decoded.downloads?.length, 2)
+    assert.deepEqual(decoded.downloads![0]!.fetching.toJSON(), [[3, 5], [7, 8]])
+    assert.equal(decoded.downloads![1]!.fetching.isEmpty, true)
+    assert.equal(decoded.downloads![1]!.totalBlocks, 64)
+    assert.deepEqual(decoded.files[0]!.blocks.toJSON(), [[0, 2]])
+    // a summary with nothing held still says who downloads what (and decodes without a files entry)
+    const only = decodeHaveSummary(encodeHaveSummary({ seq: 1, files: [], downloads: [{ root: b!, totalBlocks: 64, fetching: new BlockRanges([[0, 1]]) }] }))
+    assert.equal(only.files.length, 0)
+    assert.deepEqual(only.downloads![0]!.fetching.toJSON(), [[0, 1]])
+    // bad input is refused with a reason, as for files
+    assert.throws(() => encodeHaveSummary({ seq: 1, files: [], downloads: [{ root: b!, totalBlocks: 2, fetching: new BlockRanges([[0, 3]]) }] }), { name: 'InvalidAvailabilityArgumentError' })
+    const w = writer()
+    w.uint32(8); w.uint32(1); w.uint32(16); w.uint64Number(1)
+    w.uint32(34); w.fork(); w.uint32(10); w.bytes(CID.parse(b!).bytes); w.uint32(16); w.uint32(4); w.uint32(26); w.fork(); w.uint32(2); w.uint32(5); w.ldelim(); w.ldelim()
+    assert.throws(() => decodeHaveSummary(w.finish()), { name: 'HaveSummaryDecodeError', reason: 'bad-ranges' })
+    // coarsening keeps the downloads first
+    const fitted = fitHaveSummary({ ...summary, files: [file(a!, 10, [[0, 2]]), ...(await roots(400, 'filler')).map(r => file(r, 9, [[1, 2], [4, 5]]))] }, 1024)
+    assert.equal(fitted.downloads?.length, 2)
+    assert.ok(haveSummaryLength(fitted) <= 1024)
+  })
+
   it('round-trips files, ranges, complete files and seq', async () => {
     const [a, b, c] = await roots(3)
     const v0 = CID.createV0(await sha256.digest(new TextEncoder().encode('v0 root'))).toString()

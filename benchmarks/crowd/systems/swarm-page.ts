@@ -46,6 +46,7 @@ window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<Vi
       startMs: startedMs,
       duplicateBytes: stats.duplicateBytes,
       connections: stats.connections,
+      scheduler: stats.downloads.find(d => d.path === config.path),
       peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length
     } as VisitorResult
   } catch (err) {

@@ -4,6 +4,7 @@
  * that keep breaking the protocol.
  */
 import { logger } from '@libp2p/logger'
+import { PriorityQueue } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import * as defaults from './constants.ts'
 import { BlockNotAvailableError, ExchangeStoppedError, PeerBannedError } from './errors.ts'
@@ -70,6 +71,11 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
   private readonly inbound = new Set<Stream>()
   private controller = new AbortController()
   private running = false
+  /**
+   * Upload grants, one at a time, highest want priority first across every requester: a
+   * visitor's "I need this block next" goes ahead of others' fill wants, whoever asked first.
+   */
+  private readonly uploads = new PriorityQueue<void>({ concurrency: 1 })
   private readonly components: BlockExchangeComponents
 
   constructor (components: BlockExchangeComponents, init: BlockExchangeInit) {
@@ -103,6 +109,7 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     this.sessions.clear()
     for (const stream of this.inbound) stream.abort(new ExchangeStoppedError('block exchange stopped'))
     this.inbound.clear()
+    this.uploads.abort()
   }
 
   private onInbound (stream: Stream, connection: Connection): void {
@@ -117,7 +124,9 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
       peer,
       maxOutstandingWants: this.maxOutstandingWants,
       getBlock: async (cid, options) => this.components.getServableBlock(cid, options),
-      takeUpload: async (bytes, options) => { await this.components.takeUpload(bytes, options) },
+      takeUpload: async (bytes, options) => {
+        await this.uploads.add(async () => { await this.components.takeUpload(bytes, { signal: options.signal }) }, { priority: options.priority, signal: options.signal })
+      },
       onViolation: (err) => { this.strike(peer, err) },
       onBlockSent: (cid, bytes) => {
         this.safeDispatch('block:uploaded', { peer, cid, bytes })

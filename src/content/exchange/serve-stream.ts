@@ -19,8 +19,11 @@ export interface ServeStreamInit {
   maxOutstandingWants: number
   /** The block when this node may serve it (it belongs to a loaded manifest and is held), else undefined. */
   getBlock(cid: CID, options: { signal: AbortSignal }): Promise<Uint8Array | undefined>
-  /** Resolves when `bytes` may be uploaded; rejects when uploading is off (then DONT_HAVE is sent). */
-  takeUpload(bytes: number, options: { signal: AbortSignal }): Promise<void>
+  /**
+   * Resolves when `bytes` may be uploaded; rejects when uploading is off (then DONT_HAVE is
+   * sent). `priority` is the want's: the exchange grants uploads across all streams in its order.
+   */
+  takeUpload(bytes: number, options: { signal: AbortSignal, priority: number }): Promise<void>
   /** A protocol violation by the peer; the stream is aborted with it. */
   onViolation(err: Error): void
   onBlockSent(cid: CID, bytes: number): void
@@ -75,7 +78,7 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
         let sent = false
         if (block != null) {
           try {
-            await init.takeUpload(block.byteLength, { signal })
+            await init.takeUpload(block.byteLength, { signal, priority: want.priority })
             sent = true
           } catch (err: any) {
             if (signal.aborted) throw err

@@ -103,6 +103,22 @@ export interface FileDownloadInit {
   startupGraceMs?: number
 }
 
+/** What the scheduler did, for `stats()`: how blocks were sought, not only where they came from. */
+export interface DownloadCounters {
+  /** Origin requests by purpose, and the blocks they were for. */
+  originRuns: { urgent: number, fill: number, fast: number }
+  originBlocks: { urgent: number, fill: number, fast: number }
+  /** Peer asks made, answered with the block, answered "don't have", given up (stalled peer). */
+  asks: number
+  delivered: number
+  dontHave: number
+  abandoned: number
+  dials: number
+  dialsFailed: number
+  /** The origin ignored Range (answered the whole file). */
+  rangeIgnored: boolean
+}
+
 interface Reader {
   pos: number
   last: number
@@ -122,7 +138,7 @@ interface Run {
 const DIAL_RETRY_MS = 30_000
 
 /** A peer that stalled is left alone for this many deadlines. */
-const SNUB_DEADLINES = 10
+const SNUB_DEADLINES = 5
 
 export class FileDownload {
   readonly file: ManifestFile
@@ -162,6 +178,17 @@ export class FileDownload {
   /** Blocks taken from the origin so far (verified). */
   private originBlocksFetched = 0
   private settled = false
+  readonly counters: DownloadCounters = {
+    originRuns: { urgent: 0, fill: 0, fast: 0 },
+    originBlocks: { urgent: 0, fill: 0, fast: 0 },
+    asks: 0,
+    delivered: 0,
+    dontHave: 0,
+    abandoned: 0,
+    dials: 0,
+    dialsFailed: 0,
+    rangeIgnored: false
+  }
   private closed = false
   private readonly unsubscribe: () => void
 
@@ -386,10 +413,11 @@ export class FileDownload {
     for (const v of view) {
       const key = v.peer.toString()
       peerIds.set(key, v.peer)
-      // a holder that stalled on us, or that we could not reach, brings nothing for now
-      const useless = this.snubbed.has(key) || this.dialFailed.has(key)
-      if (!useless) has.set(key, v.blocks)
-      if (useless) {
+      // a holder we could not reach brings nothing for now (one that stalled still holds the
+      // blocks: it is only not asked a while, and the origin waits for it no longer than for others)
+      const unreachable = this.dialFailed.has(key)
+      if (!unreachable) has.set(key, v.blocks)
+      if (unreachable) {
         // counts as no holder
       } else if (v.blocks == null) {
         holders[0]!++
@@ -492,7 +520,8 @@ export class FileDownload {
         : []
       const candidates = view.map(v => ({ key: v.peer.toString(), useful: v.blocks == null ? remaining : countUseful(v.blocks, blocks, this.next, this.end) }))
         .filter(c => c.useful > 0 || members.includes(c.key))
-      for (const key of planDials({ connected, visitorLinks: linked.size, dialing: this.dialing, failed, candidates, urgentHolders, targetConnections: this.o.targetConnections, maxDials: this.o.maxDials, random: this.random })) {
+      const usefulLinks = candidates.filter(c => c.useful > 0 && linked.has(c.key)).length
+      for (const key of planDials({ connected, visitorLinks: linked.size, usefulLinks, dialing: this.dialing, failed, candidates, urgentHolders, targetConnections: this.o.targetConnections, maxDials: this.o.maxDials, random: this.random })) {
         const peer = peerIds.get(key)
         if (peer != null) this.dial(key, peer)
       }
@@ -551,10 +580,12 @@ export class FileDownload {
     const ac = new AbortController()
     b.asks.set(key, since)
     this.askControllers.set(id, ac)
+    this.counters.asks++
     this.c.want(peer, b.cid, { priority: this.priority(index), signal: AbortSignal.any([this.controller.signal, ac.signal]) }).then(bytes => {
       const t = this.now()
       this.lastDelivery.set(key, t)
       this.c.scores.recordSuccess(key, bytes.byteLength, t - since)
+      this.counters.delivered++
       this.complete(index, leafData(b.cid, bytes), bytes, 'peer', peer, t - since)
     }, (err: any) => {
       if (ac.signal.aborted || this.controller.signal.aborted) return
@@ -562,6 +593,7 @@ export class FileDownload {
       b.tried.add(key)
       // a stale summary is not the peer's fault; anything else counts against it
       if (err?.name !== 'BlockNotAvailableError') this.c.scores.recordFailure(key)
+      else this.counters.dontHave++
       log.trace('%p did not deliver block %d of %s: %s', peer, index, this.file.path, err?.message)
     }).finally(() => {
       if (b.asks.get(key) === since) b.asks.delete(key)
@@ -578,15 +610,18 @@ export class FileDownload {
     b.asks.delete(key)
     b.tried.add(key)
     this.c.scores.recordFailure(key)
+    this.counters.abandoned++
     // it delivered nothing for a deadline: leave it alone a while (BitTorrent calls it snubbed)
     this.snubbed.set(key, this.now() + SNUB_DEADLINES * this.o.deadlineMs)
   }
 
   private dial (key: string, peer: PeerId): void {
     this.dialing.add(key)
+    this.counters.dials++
     this.c.connect(peer, { signal: this.controller.signal }).catch(err => {
       log.trace('dialling %p failed: %s', peer, err.message)
       this.dialFailed.set(key, this.now())
+      this.counters.dialsFailed++
     }).finally(() => {
       this.dialing.delete(key)
       this.schedule()
@@ -624,7 +659,9 @@ export class FileDownload {
       run.pending.add(i)
     }
     this.runs.add(run)
-    log('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond ?? -1))
+    this.counters.originRuns[plan.purpose]++
+    this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
+    log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond ?? -1))
     this.announce(true)
     const signal = AbortSignal.any([this.controller.signal, run.ac.signal])
     void (async () => {
@@ -637,6 +674,7 @@ export class FileDownload {
           onRangeIgnored: () => {
             log('%s ignores Range: taking every block from one response', this.url)
             this.c.onRangeIgnored?.(this.file)
+            this.counters.rangeIgnored = true
             for (const b of blocks) {
               if (b.done || b.inOrigin) continue
               b.inOrigin = true

@@ -133,8 +133,9 @@ function countRemaining (blocks: readonly TableBlock[], from: number, to: number
 export interface DialPlanInput {
   /** Peers we hold a direct link with (visitors and relays), and dials under way. */
   connected: ReadonlySet<string>
-  /** How many of those links are with other visitors. */
+  /** How many of those links are with other visitors, and how many of those hold blocks we lack. */
   visitorLinks: number
+  usefulLinks: number
   dialing: ReadonlySet<string>
   failed: ReadonlySet<string>
   /** Other visitors and holders of the file, with how many blocks we lack each holds. */
@@ -161,9 +162,11 @@ export function planDials (input: DialPlanInput): string[] {
   }
   let want = input.targetConnections - input.visitorLinks - input.dialing.size - out.length
   if (want <= 0 || slots <= 0) return out
-  // useful holders first; ties (and plain visitors) in random order
+  // in random order: "useful holders first" would have every newcomer dial the first visitors,
+  // piling links (each a costly dial) on them; a random graph spreads blocks as well. Only while
+  // no link brings anything do holders go first.
   const pool = input.candidates.filter(c => dialable(c.key)).map(c => ({ ...c, r: input.random() }))
-  pool.sort((a, b) => Number(b.useful > 0) - Number(a.useful > 0) || a.r - b.r)
+  pool.sort((a, b) => (input.usefulLinks > 0 ? 0 : Number(b.useful > 0) - Number(a.useful > 0)) || a.r - b.r)
   for (const c of pool) {
     if (want <= 0 || slots <= 0) break
     out.push(c.key)

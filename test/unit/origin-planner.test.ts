@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { CID } from 'multiformats/cid'
+import { ownerOf } from '../../src/content/fetch/owner.ts'
+import { planOrigin } from '../../src/content/fetch/origin-planner.ts'
+import type { TableBlock } from '../../src/content/fetch/block-table.ts'
+import type { OriginPlanInput, OriginRun } from '../../src/content/fetch/origin-planner.ts'
+
+const BLOCK = 262_144
+const CID0 = CID.parse('bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')
+
+function table (n: number): TableBlock[] {
+  return Array.from({ length: n }, (_, index) => ({
+    index, cid: CID0, offset: index * BLOCK, size: BLOCK, done: false, wanted: true,
+    asks: new Map(), tried: new Set(), inOrigin: false, originFailures: 0, originRetryAt: 0, stored: false
+  }))
+}
+
+/** A seeded PRNG, so a failing case can be replayed. */
+function prng (seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function input (blocks: TableBlock[], over: Partial<OriginPlanInput> = {}): OriginPlanInput {
+  return {
+    now: 10_000,
+    blocks,
+    next: 0,
+    nextSince: 10_000,
+    end: blocks.length,
+    self: 'me',
+    members: [],
+    holders: () => 0,
+    claims: () => undefined,
+    discovering: false,
+    origin: { fetched: 0, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false },
+    config: { deadlineMs: 1500, concurrency: 2, maxRunBytes: 4 * BLOCK, urgentAfterMs: 6000, claimTrustMs: 4500, attempts: 3 },
+    random: prng(1),
+    ...over
+  }
+}
+
+const indices = (runs: OriginRun[]): number[] => runs.flatMap(r => Array.from({ length: r.last - r.first + 1 }, (_, i) => r.first + i))
+
+describe('origin planner', () => {
+  it('while discovering, takes only the reader\'s first block, once', () => {
+    const blocks = table(64)
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 0, purpose: 'urgent' }])
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true, origin: { fetched: 1, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [])
+    // a fast answer so far lets the next block follow, still one at a time
+    blocks[0]!.done = true
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true, next: 1, origin: { fetched: 1, quick: true, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [{ first: 1, last: 1, purpose: 'urgent' }])
+  })
+
+  it('alone, fetches the reader\'s blocks in a run and fills from a random start', () => {
+    const runs = planOrigin(input(table(64)))
+    assert.deepEqual(runs[0], { first: 0, last: 3, purpose: 'urgent' })
+    assert.equal(runs[1]!.purpose, 'fill')
+    assert.ok(runs[1]!.first >= 4, 'the fill starts past the reader\'s run')
+    assert.equal(runs.length, 2)
+  })
+
+  it('with other visitors, fills with its own blocks (rendezvous owner), lowest first', () => {
+    const members = ['peer-a', 'peer-b', 'peer-c']
+    const everyone = ['me', ...members]
+    const blocks = table(64)
+    // the reader's next block is someone else's: the urgent slot waits, the fill takes our lowest own block
+    const next = [...Array(64).keys()].find(i => ownerOf(everyone, i) !== 'me')!
+    for (let i = 0; i < next; i++) blocks[i]!.done = true
+    const runs = planOrigin(input(blocks, { members, next }))
+    const fill = runs.find(r => r.purpose === 'fill')!
+    const ownLowest = [...Array(64).keys()].find(i => i > next && ownerOf(everyone, i) === 'me')!
+    assert.equal(fill.first, ownLowest)
+    for (const i of indices([fill])) assert.equal(ownerOf(everyone, i), 'me', `block ${i} of the fill run is ours`)
+    assert.equal(runs.some(r => r.purpose === 'urgent'), false, 'another visitor\'s free block waits a deadline for its owner')
+  })
+
+  it('never fetches a block another visitor announced fetching, until that announcement is older than the trust', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const random = prng(seed)
+      const n = 4 + Math.floor(random() * 60)
+      const blocks = table(n)
+      const members = Array.from({ length: Math.floor(random() * 6) }, (_, i) => `peer-${seed}-${i}`)
+      const next = Math.floor(random() * n)
+      for (let i = 0; i < next; i++) blocks[i]!.done = true
+      const claims = new Map<number, Map<string, number>>()
+      const holders = new Map<number, number>()
+      for (let i = next; i < n; i++) {
+        const r = random()
+        if (r < 0.3 && members.length > 0) claims.set(i, new Map([[members[Math.floor(random() * members.length)]!, Math.floor(random() * 4000)]]))
+        else if (r < 0.4) holders.set(i, 1)
+        if (random() < 0.1) blocks[i]!.done = true
+      }
+      const now = 100_000
+      const runs = planOrigin(input(blocks, {
+        now,
+        next,
+        nextSince: now - Math.floor(random() * 20_000),
+        members,
+        holders: (i) => holders.get(i) ?? 0,
+        claims: (i) => claims.get(i),
+        random
+      }))
+      for (const i of indices(runs)) {
+        assert.equal(claims.has(i), false, `seed ${seed}: block ${i} is fetched while another visitor announced it`)
+        assert.equal(blocks[i]!.done, false, `seed ${seed}: block ${i} is already held`)
+      }
+    }
+  })
+
+  it('takes a claimed reader block once the claim is older than the trust (that visitor missed its deadline)', () => {
+    const blocks = table(8)
+    const claims = (age: number) => (i: number) => i === 0 ? new Map([['peer-a', age]]) : undefined
+    const base = { members: ['peer-a'], nextSince: 0, now: 60_000 }
+    assert.equal(planOrigin(input(blocks, { ...base, claims: claims(4_000) })).some(r => r.first === 0), false)
+    assert.equal(planOrigin(input(blocks, { ...base, claims: claims(5_000) })).some(r => r.first === 0 && r.purpose === 'urgent'), true)
+  })
+
+  it('leaves a held block to peers for a deadline, then takes it when nobody could be asked', () => {
+    const blocks = table(8)
+    const held = { holders: () => 1 }
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_000 })), [])
+    const late = planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 }))
+    assert.deepEqual(late, [{ first: 0, last: 0, purpose: 'urgent' }], 'only the reader\'s block: the rest are held by peers')
+    // an ask in flight holds it back until the reader has waited urgentAfterMs
+    blocks[0]!.asks.set('peer-a', 9_000)
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 })), [])
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 6_000 })), [{ first: 0, last: 0, purpose: 'urgent' }])
+  })
+
+  it('a fast origin takes everything in the reader\'s order, claims or not', () => {
+    const blocks = table(20)
+    const runs = planOrigin(input(blocks, {
+      members: ['peer-a'],
+      claims: (i) => i === 1 ? new Map([['peer-a', 0]]) : undefined,
+      origin: { fetched: 5, quick: true, inflight: 0, fillInflight: 0, urgentInflight: false, fast: true }
+    }))
+    assert.deepEqual(runs, [{ first: 0, last: 3, purpose: 'fast' }, { first: 4, last: 7, purpose: 'fast' }])
+  })
+
+  it('respects the slots, retry times and attempts', () => {
+    const blocks = table(8)
+    assert.deepEqual(planOrigin(input(blocks, { origin: { fetched: 0, quick: false, inflight: 2, fillInflight: 1, urgentInflight: true, fast: false } })), [])
+    blocks[0]!.originFailures = 3
+    blocks[1]!.originRetryAt = 20_000
+    const runs = planOrigin(input(blocks, { next: 0, random: () => 0 }))
+    assert.ok(!indices(runs).includes(0), 'a block that failed `attempts` times is not asked again')
+    assert.ok(!indices(runs).includes(1), 'a block waits for its retry time')
+  })
+})
+
+describe('rendezvous owner', () => {
+  it('spreads blocks evenly and moves only the blocks of a visitor that leaves', () => {
+    const members = Array.from({ length: 20 }, (_, i) => `12D3KooW-member-${i}`)
+    const owners = Array.from({ length: 2000 }, (_, i) => ownerOf(members, i)!)
+    const counts = new Map<string, number>()
+    for (const o of owners) counts.set(o, (counts.get(o) ?? 0) + 1)
+    for (const m of members) assert.ok((counts.get(m) ?? 0) > 60 && (counts.get(m) ?? 0) < 150, `${m} owns ${counts.get(m)} of 2000`)
+    const fewer = members.slice(1)
+    for (let i = 0; i < 2000; i++) {
+      if (owners[i] !== members[0]) assert.equal(ownerOf(fewer, i), owners[i], `block ${i} kept its owner`)
+    }
+    assert.equal(ownerOf([], 3), undefined)
+  })
+})
