@@ -25,3 +25,11 @@ export const DEFAULT_SEED_MANIFEST_FILE_NAME = 'swarmsite.json'
 export const DEFAULT_SEED_PROVIDE_CONCURRENCY = 4
 /** Room the seed's memory store allows per dag-pb leaf beyond its file bytes (UnixFS + dag-pb framing is ~15 bytes). */
 export const SEED_DAG_PB_LEAF_OVERHEAD_BYTES = 64
+
+/**
+ * Gossipsub mesh degree of the relay (D and Dlo; Dhi is twice it): the relay is each site's
+ * gossip hub, so it keeps every page of a site in its mesh up to this many (count). Past it
+ * (a crowd of hundreds behind one relay) pages rely on their own mesh links and lazy gossip,
+ * and a relay tier should share the load.
+ */
+export const DEFAULT_HUB_MESH_DEGREE = 64

@@ -144,7 +144,17 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
           validity: init.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS
         }
       }),
-      pubsub: gossipsub({ runOnLimitedConnection: true, allowPublishToZeroTopicPeers: true })
+      pubsub: gossipsub({
+        runOnLimitedConnection: true,
+        allowPublishToZeroTopicPeers: true,
+        // the hub: every page of a site is in its mesh, so every summary reaches every page at
+        // once. With gossipsub's D of 6 (at most 12), pages outside the relay's mesh heard others
+        // only through lazy IHAVE gossip, seconds late or never, and fetched from the origin what
+        // peers held
+        D: defaults.DEFAULT_HUB_MESH_DEGREE,
+        Dlo: defaults.DEFAULT_HUB_MESH_DEGREE,
+        Dhi: 2 * defaults.DEFAULT_HUB_MESH_DEGREE
+      })
     }
   })
 

@@ -69,3 +69,6 @@ export const DEFAULT_PING_STREAMS_PER_CONNECTION = 8
  * its default of 5 s drops healthy connections of a busy (CPU-starved) tab (ms).
  */
 export const DEFAULT_PING_TIMEOUT_MIN_MS = 20_000
+
+/** A page's gossipsub mesh is pruned only past this many peers (gossipsub's Dhi; its default is 12) (count). */
+export const DEFAULT_GOSSIP_MESH_MAX = 32

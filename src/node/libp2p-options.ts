@@ -10,6 +10,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
 import {
+  DEFAULT_GOSSIP_MESH_MAX,
   DEFAULT_INBOUND_CONNECTION_THRESHOLD,
   DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
   DEFAULT_PING_STREAMS_PER_CONNECTION,
@@ -121,7 +122,10 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
       }),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
-        emitSelf: false
+        emitSelf: false,
+        // a page keeps the relay (its hub) in its mesh: with gossipsub's Dhi of 12, a page with
+        // many direct links pruned down to 6 peers and could drop the one that reaches everyone
+        Dhi: DEFAULT_GOSSIP_MESH_MAX
       })
     }
   }

@@ -30,7 +30,7 @@ function input (blocks: TableBlock[], peers: PlanPeer[], holds: Record<string, n
     holders: (i) => count.get(i) ?? 0,
     has: (key, i) => { const h = holds[key]; return h === 'all' || (h?.includes(i) ?? false) },
     order: Array.from({ length: blocks.length }, (_, i) => i),
-    config: { deadlineMs: 1500, maxInflightPerPeer: 3, urgentBlocks: 2, endgameBlocks: 2 },
+    config: { deadlineMs: 1500, fillPatienceMs: 12_000, maxInflightPerPeer: 3, urgentBlocks: 2, endgameBlocks: 2 },
     ...over
   }
 }
@@ -51,7 +51,7 @@ describe('peer planner', () => {
     blocks[1]!.done = true
     const holds = { a: 'all' as const, b: [5, 6, 7, 8, 9, 10, 11], c: [7, 8, 9, 10, 11] }
     const order = [0, 0, 0, 0, 9, 0, 0, 8, 0, 3, 2, 1]
-    const plan = planPeers(input(blocks, [peer('a', { inflight: 0 })], holds, { next: 2, order, config: { deadlineMs: 1500, maxInflightPerPeer: 5, urgentBlocks: 1, endgameBlocks: 0 } }))
+    const plan = planPeers(input(blocks, [peer('a', { inflight: 0 })], holds, { next: 2, order, config: { deadlineMs: 1500, fillPatienceMs: 12_000, maxInflightPerPeer: 5, urgentBlocks: 1, endgameBlocks: 0 } }))
     // urgent: block 2; then held by a alone: 3, 4 (order 0, 9); then two holders: 5, 6 (order 0)
     assert.deepEqual(plan.asks.map(a => a.index), [2, 3, 4, 5, 6])
   })
@@ -59,7 +59,7 @@ describe('peer planner', () => {
   it('leaves blocks on their way from the origin alone, and asks a second peer only in the endgame', () => {
     const blocks = table(6)
     blocks[0]!.inOrigin = true
-    const plan = planPeers(input(blocks, [peer('a'), peer('b')], { a: 'all', b: 'all' }, { config: { deadlineMs: 1500, maxInflightPerPeer: 8, urgentBlocks: 1, endgameBlocks: 0 } }))
+    const plan = planPeers(input(blocks, [peer('a'), peer('b')], { a: 'all', b: 'all' }, { config: { deadlineMs: 1500, fillPatienceMs: 12_000, maxInflightPerPeer: 8, urgentBlocks: 1, endgameBlocks: 0 } }))
     assert.ok(!plan.asks.some(a => a.index === 0))
     for (let i = 0; i < 4; i++) blocks[i]!.done = true
     const endgame = planPeers(input(blocks, [peer('a'), peer('b')], { a: 'all', b: 'all' }))
@@ -82,7 +82,7 @@ describe('peer planner', () => {
   it('never asks a peer that already failed the block, nor one that does not hold it', () => {
     const blocks = table(2)
     blocks[0]!.tried.add('a')
-    const plan = planPeers(input(blocks, [peer('a'), peer('b', {}, 100)], { a: 'all', b: [1] }, { config: { deadlineMs: 1500, maxInflightPerPeer: 3, urgentBlocks: 2, endgameBlocks: 0 } }))
+    const plan = planPeers(input(blocks, [peer('a'), peer('b', {}, 100)], { a: 'all', b: [1] }, { config: { deadlineMs: 1500, fillPatienceMs: 12_000, maxInflightPerPeer: 3, urgentBlocks: 2, endgameBlocks: 0 } }))
     assert.deepEqual(plan.asks, [{ index: 1, peer: 'b' }])
   })
 })

@@ -44,7 +44,10 @@ export interface BlockExchangeEvents {
 export interface BlockExchange extends TypedEventEmitter<BlockExchangeEvents> {
   start(): Promise<void>
   stop(): Promise<void>
-  /** A verified block from `peer`, over a direct connection we already have. */
+  /**
+   * A verified block from `peer`, over a direct connection we already have. Wanting a block
+   * already wanted of that peer shares the request, and a higher priority is sent on.
+   */
   want(peer: PeerId, cid: CID, options?: { priority?: number, signal?: AbortSignal }): Promise<Uint8Array>
   /** Our wants in flight with `peer`. */
   inflight(peer: PeerId): number

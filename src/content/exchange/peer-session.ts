@@ -32,6 +32,8 @@ interface Pending {
   reject(err: Error): void
   /** Waiting callers; the want is cancelled on the wire when the last one gives up. */
   waiters: number
+  /** The priority the peer last heard for it. */
+  priority: number
 }
 
 export interface PeerSession {
@@ -126,12 +128,17 @@ export function peerSession (init: PeerSessionInit): PeerSession {
       options.signal?.throwIfAborted()
       const key = cid.toString()
       let p = pending.get(key)
+      const priority = options.priority ?? 0
       if (p == null) {
         const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>()
         promise.catch(() => {}) // callers that gave up don't leave an unhandled rejection
-        p = { cid, promise, resolve, reject, waiters: 0 }
+        p = { cid, promise, resolve, reject, waiters: 0, priority }
         pending.set(key, p)
-        send([{ cid, priority: options.priority ?? 0, cancel: false }])
+        send([{ cid, priority, cancel: false }])
+      } else if (priority > p.priority) {
+        // wanted sooner now (the reader reached it): the responder moves it up its queue
+        p.priority = priority
+        send([{ cid, priority, cancel: false }])
       }
       const entry = p
       entry.waiters++

@@ -7,6 +7,13 @@
  */
 export const DEFAULT_BLOCK_DEADLINE_MS = 1_500
 
+/**
+ * A fill ask (a block the reader does not need next) is given up only when its peer has sent
+ * us nothing for this many deadlines: a busy visitor serves its requesters in turn, and the
+ * reader's own blocks jump its queue anyway.
+ */
+export const DEFAULT_FILL_PATIENCE_DEADLINES = 8
+
 /** Blocks asked of one peer at once (pipelining depth). */
 export const DEFAULT_MAX_INFLIGHT_PER_PEER = 3
 

@@ -101,6 +101,7 @@ export interface FileDownloadInit {
   memoryAheadBytes?: number
   discoveryMs?: number
   startupGraceMs?: number
+  fillPatienceDeadlines?: number
 }
 
 /** What the scheduler did, for `stats()`: how blocks were sought, not only where they came from. */
@@ -151,6 +152,8 @@ export class FileDownload {
   private readonly readers = new Set<Reader>()
   private readonly controller = new AbortController()
   private readonly askControllers = new Map<string, AbortController>()
+  /** The priority each ask was last sent with. */
+  private readonly askPriority = new Map<string, number>()
   private readonly runs = new Set<Run>()
   private readonly rate: OriginRate
   private readonly dialing = new Set<string>()
@@ -213,7 +216,8 @@ export class FileDownload {
       originAttempts: init.originAttempts ?? defaults.DEFAULT_ORIGIN_ATTEMPTS,
       memoryAheadBytes: init.memoryAheadBytes ?? defaults.DEFAULT_MEMORY_AHEAD_BYTES,
       discoveryMs: init.discoveryMs ?? defaults.DEFAULT_DISCOVERY_MS,
-      startupGraceMs: init.startupGraceMs ?? defaults.DEFAULT_STARTUP_GRACE_MS
+      startupGraceMs: init.startupGraceMs ?? defaults.DEFAULT_STARTUP_GRACE_MS,
+      fillPatienceDeadlines: init.fillPatienceDeadlines ?? defaults.DEFAULT_FILL_PATIENCE_DEADLINES
     }
     this.now = components.now ?? (() => performance.now())
     this.random = components.random ?? Math.random
@@ -465,9 +469,10 @@ export class FileDownload {
         return ranges === undefined ? has.has(key) : ranges.has(i)
       },
       order: this.order,
-      config: { deadlineMs: this.o.deadlineMs, maxInflightPerPeer: this.o.maxInflightPerPeer, urgentBlocks: this.o.urgentBlocks, endgameBlocks: this.o.endgameBlocks }
+      config: { deadlineMs: this.o.deadlineMs, fillPatienceMs: this.o.fillPatienceDeadlines * this.o.deadlineMs, maxInflightPerPeer: this.o.maxInflightPerPeer, urgentBlocks: this.o.urgentBlocks, endgameBlocks: this.o.endgameBlocks }
     })
     for (const a of peerPlan.abandon) this.abandon(a.index, a.peer)
+    this.reprioritize(peerIds)
     for (const a of peerPlan.asks) {
       const peer = peerIds.get(a.peer)
       if (peer != null) this.ask(a.index, peer)
@@ -572,6 +577,25 @@ export class FileDownload {
     return ahead < this.o.urgentBlocks ? 1_000_000 - ahead : -index
   }
 
+  /** Asks made as fill that the reader now needs next are sent on with the reader's priority. */
+  private reprioritize (peerIds: Map<string, PeerId>): void {
+    const end = Math.min(this.end, this.next + this.o.urgentBlocks)
+    for (let i = this.next; i < end; i++) {
+      const b = this.table.blocks[i]!
+      if (b.done) continue
+      const priority = this.priority(i)
+      for (const key of b.asks.keys()) {
+        const id = `${i}:${key}`
+        const ac = this.askControllers.get(id)
+        const peer = peerIds.get(key)
+        if (ac == null || peer == null || (this.askPriority.get(id) ?? 0) >= priority) continue
+        this.askPriority.set(id, priority)
+        // shares the ask under way; its answer is handled there
+        this.c.want(peer, b.cid, { priority, signal: AbortSignal.any([this.controller.signal, ac.signal]) }).catch(() => {})
+      }
+    }
+  }
+
   private ask (index: number, peer: PeerId): void {
     const b = this.table.blocks[index]!
     const key = peer.toString()
@@ -580,6 +604,7 @@ export class FileDownload {
     const ac = new AbortController()
     b.asks.set(key, since)
     this.askControllers.set(id, ac)
+    this.askPriority.set(id, this.priority(index))
     this.counters.asks++
     this.c.want(peer, b.cid, { priority: this.priority(index), signal: AbortSignal.any([this.controller.signal, ac.signal]) }).then(bytes => {
       const t = this.now()
@@ -597,7 +622,10 @@ export class FileDownload {
       log.trace('%p did not deliver block %d of %s: %s', peer, index, this.file.path, err?.message)
     }).finally(() => {
       if (b.asks.get(key) === since) b.asks.delete(key)
-      if (this.askControllers.get(id) === ac) this.askControllers.delete(id)
+      if (this.askControllers.get(id) === ac) {
+        this.askControllers.delete(id)
+        this.askPriority.delete(id)
+      }
       this.schedule()
     })
   }

@@ -7,8 +7,8 @@
  *   download, so visitors that start together spread over different blocks), each of the best
  *   holder with a free pipeline slot. Blocks on their way from the origin are left alone.
  * - An ask is given up when its peer has delivered neither it nor anything else to us for a
- *   deadline (and it is older than twice what that peer usually takes): a busy peer serving us
- *   in turn is not a dead one.
+ *   deadline (the reader's next blocks) or `fillPatienceMs` (the rest), and it is older than
+ *   twice what that peer usually takes: a busy peer serving us in turn is not a dead one.
  * - Dials: towards `targetConnections` direct links with other visitors of the file, holders
  *   of blocks we lack first; and always to a holder of the reader's next block when we have
  *   no link to any.
@@ -29,6 +29,8 @@ export interface PlanPeer {
 
 export interface PeerPlanConfig {
   deadlineMs: number
+  /** A fill ask (not one of the reader's next blocks) is given up only after this long with nothing from its peer. */
+  fillPatienceMs: number
   maxInflightPerPeer: number
   urgentBlocks: number
   endgameBlocks: number
@@ -64,13 +66,16 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
   const free = new Map<string, number>()
   for (const p of input.peers) free.set(p.key, Math.max(0, config.maxInflightPerPeer - p.inflight))
 
+  const urgentEnd = Math.min(input.end, input.next + config.urgentBlocks)
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!
     for (const [key, since] of b.asks) {
       const p = byKey.get(key)
       if (p == null) { abandon.push({ index: i, peer: key }); continue }
-      const patience = Math.max(config.deadlineMs, 2 * p.latencyMs)
-      if (now - since > patience && now - p.lastDeliveryAt > config.deadlineMs) abandon.push({ index: i, peer: key })
+      // a busy peer serves its requesters in turn: a fill ask may wait long, the reader's may not
+      const quiet = i >= input.next && i < urgentEnd ? config.deadlineMs : config.fillPatienceMs
+      const patience = Math.max(quiet, 2 * p.latencyMs)
+      if (now - since > patience && now - p.lastDeliveryAt > quiet) abandon.push({ index: i, peer: key })
     }
   }
   const gone = new Set(abandon.map(a => `${a.index}:${a.peer}`))
@@ -102,7 +107,6 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
   const needs = (b: TableBlock | undefined): b is TableBlock =>
     b != null && b.wanted && !b.done && (!b.inOrigin || perBlock > 1) && asking(b) + asks.filter(a => a.index === b.index).length < perBlock
 
-  const urgentEnd = Math.min(input.end, input.next + config.urgentBlocks)
   for (let i = input.next; i < urgentEnd; i++) {
     const b = blocks[i]
     while (needs(b) && ask(b)) { /* endgame may ask a second peer */ }
