@@ -47,6 +47,7 @@ window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<Vi
       duplicateBytes: stats.duplicateBytes,
       connections: stats.connections,
       scheduler: stats.downloads.find(d => d.path === config.path),
+      gossip: swarm.availability.gossipStats(),
       peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length
     } as VisitorResult
   } catch (err) {

@@ -32,7 +32,7 @@ import {
 import { InvalidAvailabilityArgumentError } from '../errors.ts'
 import { BlockRanges } from './block-ranges.ts'
 import { decodeHaveSummary, encodeHaveSummary, haveTopic } from './have-summary.ts'
-import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions, RemoteFilePeer } from './index.ts'
+import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions, GossipStats, RemoteFilePeer } from './index.ts'
 import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 
@@ -43,6 +43,9 @@ const MIN_MESSAGE_BYTES = 256
 
 /** Publishes that reached nobody although the topic had subscribers are retried this often. */
 const MAX_PUBLISH_RETRIES = 5
+
+/** Gossip delays kept for `gossipStats` (count). */
+const MAX_DELAY_SAMPLES = 500
 
 /** Root strings whose canonical form we remember; the cache is cleared when it grows past this. */
 const MAX_ROOT_CACHE = 10_000
@@ -139,6 +142,10 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
   private readonly local = new Map<string, LocalFile>()
   private readonly remote = new Map<string, RemotePeer>()
   private readonly downloading = new Map<string, LocalDownload>()
+  /** How late summaries arrive (their seq is the sender's clock at publish), the last few hundred. */
+  private readonly delays: number[] = []
+  private heard = 0
+  private sent = 0
   private debounceAt = 0
   private readonly dht = new Map<string, Map<string, DhtHolder>>()
   private readonly banned = new Set<string>()
@@ -262,6 +269,12 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     this.schedulePublish()
   }
 
+  gossipStats (): GossipStats {
+    const sorted = [...this.delays].sort((a, b) => a - b)
+    const at = (q: number): number | undefined => sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+    return { sent: this.sent, heard: this.heard, peers: this.remote.size, delayMs: { p50: at(0.5), p95: at(0.95), max: sorted.at(-1) } }
+  }
+
   fileView (root: string): RemoteFilePeer[] {
     const key = this.canonical(root)
     const now = Date.now()
@@ -380,6 +393,14 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       return
     }
     const now = Date.now()
+    this.heard++
+    // seq is the sender's Date.now() when it published (or one more than its last): on one
+    // machine, or with clocks in step, the difference is the gossip delay
+    const delay = now - summary.seq
+    if (delay >= 0 && delay < 600_000) {
+      this.delays.push(delay)
+      if (this.delays.length > MAX_DELAY_SAMPLES) this.delays.shift()
+    }
     let previous = this.remote.get(id)
     if (previous != null && now - previous.heardAt > this.options.peerExpiryMs) previous = undefined
     if (previous != null && summary.seq <= previous.seq) {
@@ -476,6 +497,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
         return
       }
       this.needHello = false
+      this.sent++
       this.announcedFiles = files.length > 0 || downloads.length > 0
       log.trace('published summary %d (%d files, %d downloads, %d bytes) to %d peers', this.seq, files.length, downloads.length, data.byteLength, result.recipients.length)
     } catch (err) {

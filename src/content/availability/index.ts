@@ -83,6 +83,16 @@ export interface RemoteFilePeer {
   fetching: Map<number, number>
 }
 
+/** What this node's availability gossip did: summaries sent and heard, and how late they arrived. */
+export interface GossipStats {
+  sent: number
+  heard: number
+  /** Peers whose summary we keep. */
+  peers: number
+  /** Publish-to-arrival delay of the last few hundred summaries heard (undefined before any). */
+  delayMs: { p50?: number, p95?: number, max?: number }
+}
+
 export interface PeerHaveDetail {
   peer: PeerId
   /** Canonical root CID strings of the files the summary adds blocks of. */
@@ -119,6 +129,7 @@ export interface Availability extends TypedEventTarget<AvailabilityEvents> {
   setDownload(root: string, totalBlocks: number, fetching?: BlockRanges): void
   /** Our download of `root` ended (done or given up). */
   endDownload(root: string): void
+  gossipStats(): GossipStats
   /** Every fresh peer known to hold, download or fetch anything of `root`; DHT providers as complete holders. */
   fileView(root: string): RemoteFilePeer[]
   /**
