@@ -15,6 +15,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { startRelayProcess } from '../test/helpers/relay-process.ts'
 import { reexecInNetns } from './lib/netns.ts'
+import { bundleModules, startJsProfile, sumProfiles } from './lib/js-profile.ts'
 import { startBenchPages } from './lib/pages.ts'
 import { chromiumRole, cpuSeconds, descendants, listProcesses, machineBusyShare, machineCpuSeconds, memoryOf, niceOf, threadCpuSeconds, ticksPerSecond } from './lib/proc.ts'
 import { roundTo, seededRandom, shuffled, summarize, table, tally } from './lib/stats.ts'
@@ -41,6 +42,10 @@ benchmarks/results/mesh-<YYYY-MM-DD>.json) plus a table on stdout; progress goes
   --find-from <n>         pages that look up the provider record (default 5)
   --dial-timeout-ms <ms>  deadline of one dial call, retries included (default 180000)
   --timeout-s <s>         whole-run deadline: tear down and exit 1 (default 600)
+  --profile-pages <n>     after the idle phase, profile the JavaScript of n pages (CDP Profiler)
+                          for another --idle-s window and attribute it by package (default 0)
+  --profile-out <dir>     also write each profiled page's raw profile there (<dir>/page-<i>.cpuprofile)
+  --idle-s <s>            length of the idle window(s) (default 10)
   --no-renice             leave Chromium's renderer priorities alone (by default the driver sets
                           every renderer to nice 0: Chromium runs all but one tab at nice 5)
   -h, --help              show this help`
@@ -55,6 +60,9 @@ interface Options {
   dialTimeoutMs: number
   timeoutS: number
   renice: boolean
+  profilePages: number
+  profileOut: string | undefined
+  idleS: number
 }
 
 class UsageError extends Error {}
@@ -74,6 +82,9 @@ function parseOptions (argv: string[]): Options | undefined {
       'dial-timeout-ms': { type: 'string' },
       'timeout-s': { type: 'string' },
       renice: { type: 'boolean' },
+      'profile-pages': { type: 'string' },
+      'profile-out': { type: 'string' },
+      'idle-s': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -97,7 +108,10 @@ function parseOptions (argv: string[]): Options | undefined {
     findFrom: int('find-from', values['find-from'], 5, 1),
     dialTimeoutMs: int('dial-timeout-ms', values['dial-timeout-ms'], 180_000, 1000),
     timeoutS: int('timeout-s', values['timeout-s'], 600, 10),
-    renice: values.renice !== false
+    renice: values.renice !== false,
+    profilePages: Math.min(pages, int('profile-pages', values['profile-pages'], 0, 0)),
+    profileOut: values['profile-out'] != null ? resolve(values['profile-out']) : undefined,
+    idleS: int('idle-s', values['idle-s'], 10, 1)
   }
 }
 
@@ -737,13 +751,20 @@ async function run (options: Options, state: RunState): Promise<Record<string, a
   await phase('idle', async () => {
     if (options.renice) renice(relay)
     const idleStart = await mark(relay)
-    await delay(10_000)
+    await delay(options.idleS * 1000)
     cpu.idle = cpuBetween(idleStart, await mark(relay))
     // what each page holds besides its relay connection: direct connections to other pages,
     // and relayed (limited) ones through the relay, kept from WebRTC signalling
     const held = await Promise.all(pages.map(async p => p.page.evaluate((relayId) => {
       const connections = window.swarmsiteTest.node()!.libp2p.getConnections().filter(c => c.status === 'open' && c.remotePeer.toString() !== relayId)
-      return { direct: connections.filter(c => c.limits == null).length, limited: connections.filter(c => c.limits != null).length }
+      const directPeers = new Set(connections.filter(c => c.limits == null).map(c => c.remotePeer.toString()))
+      const limited = connections.filter(c => c.limits != null)
+      return {
+        direct: connections.filter(c => c.limits == null).length,
+        limited: limited.length,
+        limitedToDirectPeers: limited.filter(c => directPeers.has(c.remotePeer.toString())).length,
+        limitedOutbound: limited.filter(c => c.direction === 'outbound').length
+      }
     }, relay.peerId)))
     if (result.dials != null && cpu.dials != null) {
       // the dial phase also pays for the nodes' background work, which grows with their
@@ -757,9 +778,37 @@ async function run (options: Options, state: RunState): Promise<Record<string, a
       coresPerPageBeforeDials: cpu.readyIdle != null ? roundTo((cpu.readyIdle.chromiumS / cpu.readyIdle.wallS) / N, 3) : null,
       relayCores: roundTo(cpu.idle.relayS / cpu.idle.wallS, 3),
       directConnectionsPerPage: summarize(held.map(h => h.direct)),
-      limitedConnectionsPerPage: summarize(held.map(h => h.limited))
+      limitedConnectionsPerPage: summarize(held.map(h => h.limited)),
+      // relayed connections to a peer this page also holds a direct connection to, and those it opened
+      limitedToDirectPeersPerPage: summarize(held.map(h => h.limitedToDirectPeers)),
+      limitedOutboundPerPage: summarize(held.map(h => h.limitedOutbound))
     }
     progress(`idle: ${result.idle.coresPerPage} cores per page, relay ${result.idle.relayCores} cores`)
+  })
+
+  // ---- where the idle pages' JavaScript goes: a second window, profiled --------------
+  await phase('idle-profile', async () => {
+    if (options.profilePages === 0) return
+    if (options.renice) renice(relay)
+    const profiled = pages.slice(0, options.profilePages)
+    const modules = bundleModules(bench.script)
+    progress(`idle-profile: profiling ${profiled.length} pages for ${options.idleS} s`)
+    const stops = await Promise.all(profiled.map(async p => startJsProfile(p.page, bench.scriptUrl, modules)))
+    const before = await mark(relay)
+    await delay(options.idleS * 1000)
+    cpu.idleProfiled = cpuBetween(before, await mark(relay))
+    if (options.profileOut != null) await mkdir(options.profileOut, { recursive: true })
+    const profiles = await Promise.all(stops.map(async (stop, i) => stop(options.profileOut != null ? `${options.profileOut}/page-${profiled[i]!.index}.cpuprofile` : undefined)))
+    const sum = sumProfiles(profiles)
+    result.idleProfile = {
+      pages: profiled.map(p => p.index),
+      // the profiler's own cost is in this window's CPU, so compare it with the idle phase's
+      coresPerPage: roundTo((cpu.idleProfiled.chromiumS / cpu.idleProfiled.wallS) / N, 3),
+      jsBusyShare: roundTo(sum.busyMs / sum.wallMs, 4),
+      sum,
+      perPage: profiles
+    }
+    progress(`idle-profile: page JS busy ${(result.idleProfile.jsBusyShare * 100).toFixed(2)} % of the window; top: ${Object.entries(sum.selfByPackageMs).slice(0, 5).map(([k, v]) => `${k} ${v} ms`).join(', ')}`)
   })
   return result
 }

@@ -90,6 +90,15 @@ describe(`real Chromium: ${PAGES} pages and the relay binary`, { timeout: 300_00
     }
   })
 
+  it('the relayed connections that carried the WebRTC signalling between pages are closed', async () => {
+    for (const p of swarm.pages) {
+      const relayed = async (): Promise<string[]> => (await p.call<Array<{ peerId: string, transport: string, direct: boolean }>>('connections'))
+        .filter(c => !c.direct && c.peerId !== relay.peerId).map(c => `${c.peerId.slice(-6)} ${c.transport}`)
+      await waitFor(`page ${p.peerId.slice(-6)} to hold no relayed connection to another page`, async () => (await relayed()).length === 0, 30_000, 500)
+        .catch(async err => { throw new Error(`${err.message}: still ${(await relayed()).join(', ')}`) })
+    }
+  })
+
   it('pages turn DHT servers, and a record provided on one page is found from another', async () => {
     await waitFor('every page in DHT server mode', async () => {
       const modes = await Promise.all(swarm.pages.map(async p => p.call<string>('dhtMode')))

@@ -30,6 +30,9 @@ export interface BenchPages {
   chromium: LaunchedChromium
   server: StaticServer
   context: BrowserContext
+  /** The bundled test page, and the URL pages load it from (for profiles). */
+  script: string
+  scriptUrl: string
   /** Every page opened and not yet closed. */
   pages: Set<BenchPage>
   /** Opens a tab with the test page loaded (its node not started yet). */
@@ -57,6 +60,8 @@ export async function startBenchPages (): Promise<BenchPages> {
     chromium,
     server,
     context,
+    script,
+    scriptUrl: new URL('/test-page.js', server.url).toString(),
     pages,
     async open (index) {
       const page = await context.newPage()

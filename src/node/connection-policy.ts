@@ -29,6 +29,8 @@ export interface ConnectionPolicyComponents {
   /** Proves a new connection carries data both ways before the dial counts as done. */
   verify(connection: Connection, options: AbortOptions): Promise<void>
   peerStore: Pick<PeerStore, 'get'>
+  /** Closes the relayed (signalling) connections to a peer once a direct one is verified. */
+  closeRelayed?(peerId: PeerId): void
 }
 
 export interface ConnectionPolicy {
@@ -107,6 +109,9 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
               lastStep = 'verify-connection'
               try {
                 await components.verify(connection, { signal: AbortSignal.any([signal, AbortSignal.timeout(init.dialTimeoutMs)]) })
+                // the relayed connection carried the signalling; left open it costs both
+                // pages and the relay until the relay's limit ends it
+                components.closeRelayed?.(peerId)
                 return connection
               } catch (err) {
                 await connection.close().catch(() => {})

@@ -57,18 +57,40 @@ export const DEFAULT_INBOUND_CONNECTION_THRESHOLD = 100
 export const DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS = 32
 
 /**
- * Ping streams per connection and direction. libp2p's connection monitor pings every
- * connection every 10 s over the same protocol, and aborts the connection when it can't
- * open a stream; with the ping service's default of 1, one slow ping under load is
- * enough to drop a healthy relay connection (count).
+ * Ping streams per connection and direction. Dial verification, the relay's connection
+ * monitor and ours (when `connectionPingIntervalMs` turns it on) share the protocol, and
+ * a monitor aborts the connection when it can't open a stream; with the ping service's
+ * default of 1, one slow ping under load is enough to drop a healthy relay connection (count).
  */
 export const DEFAULT_PING_STREAMS_PER_CONNECTION = 8
 
 /**
- * libp2p's connection monitor aborts a connection whose ping takes longer than this;
+ * When on, libp2p's connection monitor times a ping out after this long;
  * its default of 5 s drops healthy connections of a busy (CPU-starved) tab (ms).
  */
 export const DEFAULT_PING_TIMEOUT_MIN_MS = 20_000
 
 /** A page's gossipsub mesh is pruned only past this many peers (gossipsub's Dhi; its default is 12) (count). */
 export const DEFAULT_GOSSIP_MESH_MAX = 32
+
+/**
+ * libp2p's connection monitor pings every connection, both ways, this often; 0 turns it
+ * off (the default). Its pings only measured RTT here (they never close a connection, see
+ * libp2p-options), nothing reads it, and they were most of an idle page's CPU: each ping
+ * on a WebRTC connection opens a data channel, each on a relayed one crosses the relay
+ * two noise sessions deep. WebRTC's consent checks and WebSocket close events still end
+ * dead connections, and yamux pings the relay connection every 30 s (ms).
+ */
+export const DEFAULT_CONNECTION_PING_INTERVAL_MS = 0
+
+/** A relayed connection (WebRTC signalling) with no direct counterpart is closed after this long unused (ms). */
+export const DEFAULT_RELAYED_IDLE_MS = 30_000
+
+/**
+ * Once a direct connection to a peer opens, its relayed connections are closed this much
+ * later unless the dialling side (which closes them on verifying the dial) did so first (ms).
+ */
+export const DEFAULT_RELAYED_CLOSE_AFTER_DIRECT_MS = 2_000
+
+/** A graceful close of a relayed connection that takes longer is aborted (ms). */
+export const DEFAULT_RELAYED_CLOSE_TIMEOUT_MS = 5_000

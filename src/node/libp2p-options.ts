@@ -43,6 +43,8 @@ export interface MeshOptions {
   maxConnections: number
   /** Our dial deadline; the dialled side must wait as long before it gives up its half. */
   dialTimeoutMs: number
+  /** libp2p's connection monitor ping interval; 0 turns it off. */
+  connectionPingIntervalMs: number
   allowPrivateAddresses: boolean
   allowInsecureWebSockets: boolean
   providerValidityMs?: number
@@ -83,6 +85,9 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
     streamMuxers: [yamux()],
     connectionGater: meshConnectionGater(options),
     connectionMonitor: {
+      // off by default: see DEFAULT_CONNECTION_PING_INTERVAL_MS
+      enabled: options.connectionPingIntervalMs > 0,
+      pingInterval: options.connectionPingIntervalMs,
       pingTimeout: { minTimeout: DEFAULT_PING_TIMEOUT_MIN_MS },
       // a ping that fails on a busy tab (its data channel errors while SCTP is swamped) is
       // no proof the peer is gone; WebRTC's own consent checks and WebSocket close events

@@ -11,6 +11,7 @@ import { dhtModeController } from './dht-mode.ts'
 import { InvalidConfigError, NodeNotStartedError } from './errors.ts'
 import { meshLibp2pOptions } from './libp2p-options.ts'
 import { relayKeeper } from './relay-keeper.ts'
+import { relayedConnectionCloser } from './relayed-connections.ts'
 import { verifyConnection } from './verify-connection.ts'
 import { webRTCRuntime } from './webrtc-runtime.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
@@ -19,6 +20,7 @@ import type { DhtModeController, DhtModeSetting } from './dht-mode.ts'
 import type { DhtMode, PeerConnectionDetail, RelayUnreachableDetail, SwarmNodeEvents } from './events.ts'
 import type { SwarmServices } from './libp2p-options.ts'
 import type { RelayKeeper } from './relay-keeper.ts'
+import type { RelayedConnectionCloser } from './relayed-connections.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
@@ -42,6 +44,10 @@ export interface SwarmNodeInit {
   retryBaseDelayMs?: number
   retryMaxDelayMs?: number
   maxLifetimeWebRTCDials?: number
+  /** libp2p's connection monitor: ping every connection this often (ms); 0 (default) turns it off. */
+  connectionPingIntervalMs?: number
+  /** A relayed (signalling) connection with no direct counterpart is closed after this long unused (ms). */
+  relayedIdleMs?: number
   providerValidityMs?: number
   reprovideIntervalMs?: number
   /** Dial private and loopback addresses; defaults to true when a bootstrap relay is on one. */
@@ -105,6 +111,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   private readonly policy: ConnectionPolicy
   private readonly keeper: RelayKeeper
   private readonly dhtMode: DhtModeController
+  private readonly relayed: RelayedConnectionCloser
   private reservedRelays = new Set<string>()
   /** Latest failure per bootstrap relay (by multiaddr), until a dial to it succeeds. */
   private readonly relayFailures = new Map<string, RelayUnreachableDetail>()
@@ -119,6 +126,14 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     const retryBaseDelayMs = positive('retryBaseDelayMs', init.retryBaseDelayMs, defaults.DEFAULT_RETRY_BASE_DELAY_MS)
     const retryMaxDelayMs = positive('retryMaxDelayMs', init.retryMaxDelayMs, defaults.DEFAULT_RETRY_MAX_DELAY_MS)
     const dialTimeoutMs = positive('dialTimeoutMs', init.dialTimeoutMs, defaults.DEFAULT_DIAL_TIMEOUT_MS)
+    this.relayed = relayedConnectionCloser({
+      idleMs: positive('relayedIdleMs', init.relayedIdleMs, defaults.DEFAULT_RELAYED_IDLE_MS),
+      afterDirectMs: defaults.DEFAULT_RELAYED_CLOSE_AFTER_DIRECT_MS,
+      closeTimeoutMs: defaults.DEFAULT_RELAYED_CLOSE_TIMEOUT_MS
+    })({
+      getConnections: peerId => libp2p.getConnections(peerId),
+      events: libp2p
+    })
     this.policy = connectionPolicy({
       relays: bootstrap,
       concurrency: positive('dialConcurrency', init.dialConcurrency, defaults.DEFAULT_DIAL_CONCURRENCY),
@@ -133,7 +148,8 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
       dial: async (ma, options) => libp2p.dial(ma, options),
       getConnections: peerId => libp2p.getConnections(peerId),
       verify: verifyConnection,
-      peerStore: libp2p.peerStore
+      peerStore: libp2p.peerStore,
+      closeRelayed: peerId => { this.relayed.closeRelayed(peerId) }
     })
     this.keeper = relayKeeper({
       relays: bootstrap,
@@ -203,6 +219,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this.unlisten.push(watchAddresses(this.libp2p, () => { this.updateReservations() }))
     webRTCRuntime.acquire()
     await this.libp2p.start()
+    this.relayed.start()
     this.keeper.start()
     this.dhtMode.start()
     this._status = 'started'
@@ -214,6 +231,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this._status = 'stopping'
     this.dhtMode.stop()
     this.policy.stop()
+    this.relayed.stop()
     await this.keeper.stop()
     for (const off of this.unlisten.splice(0)) off()
     await this.libp2p.stop()
@@ -305,6 +323,7 @@ export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> 
     dhtServer: dhtMode === 'server',
     maxConnections: positive('maxConnections', init.maxConnections, defaults.DEFAULT_MAX_CONNECTIONS) + bootstrap.length,
     dialTimeoutMs: positive('dialTimeoutMs', init.dialTimeoutMs, defaults.DEFAULT_DIAL_TIMEOUT_MS),
+    connectionPingIntervalMs: positive('connectionPingIntervalMs', init.connectionPingIntervalMs, defaults.DEFAULT_CONNECTION_PING_INTERVAL_MS),
     allowPrivateAddresses: init.allowPrivateAddresses ?? isPrivateBootstrap(bootstrap),
     allowInsecureWebSockets: init.allowInsecureWebSockets ?? isInsecureBootstrap(bootstrap),
     providerValidityMs: init.providerValidityMs,

@@ -46,6 +46,18 @@ describe('mesh: real relay process + three Node nodes on 127.0.0.1', { timeout: 
     assert.equal(seenByB.direct, true)
   })
 
+  it('the relayed connection that carried the WebRTC signalling is closed once the direct one is verified', async () => {
+    const [a, b] = nodes as [SwarmNode, SwarmNode]
+    const relayedBetween = (): number =>
+      a.connections().filter(c => c.peerId.equals(b.peerId) && !c.direct).length +
+      b.connections().filter(c => c.peerId.equals(a.peerId) && !c.direct).length
+    await waitFor('no relayed connection left between A and B', () => relayedBetween() === 0, 10_000)
+    // the direct connection is untouched, and still carries a stream both ways
+    const direct = a.libp2p.getConnections(b.peerId).find(c => c.limits == null)
+    assert.ok(direct != null && direct.status === 'open')
+    assert.ok(await a.libp2p.services.ping.ping(b.peerId, { signal: AbortSignal.timeout(10_000) }) >= 0)
+  })
+
   it('nodes turn DHT servers once reachable, and a record provided on one is found by another', async () => {
     await waitFor('all nodes in DHT server mode', () => nodes.every(n => n.dhtModeNow === 'server'), 20_000)
     const cid = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('mesh test record')))

@@ -36,6 +36,8 @@ class FakeNode {
   /** How many verifications fail before they start to pass. */
   failVerifications = 0
   readonly verified: Connection[] = []
+  /** Peers whose relayed connections the policy asked to close, in order. */
+  readonly closedRelayed: PeerId[] = []
 
   readonly components = {
     dial: async (ma: Multiaddr, options: AbortOptions): Promise<Connection> => {
@@ -50,6 +52,11 @@ class FakeNode {
         this.failVerifications--
         throw new Error('stream reset')
       }
+    },
+    closeRelayed: (peerId: PeerId): void => {
+      // when asked, the connection it verified must be the one in hand
+      assert.ok(this.verified.length > 0, 'closeRelayed before any verification')
+      this.closedRelayed.push(peerId)
     },
     peerStore: {
       get: async (peerId: PeerId): Promise<any> => {
@@ -205,6 +212,19 @@ describe('connectionPolicy', { timeout: 20_000 }, () => {
     assert.equal(connection, node.verified[1])
     assert.equal(connection.status, 'open')
     assert.match(retries[0] ?? '', /after verify-connection/)
+  })
+
+  it('closes the relayed (signalling) connections to the peer once, after the direct one is verified', async () => {
+    fresh()
+    node.connectOnDial()
+    node.failVerifications = 1
+    await make().dialDirect(target)
+    assert.equal(node.verified.length, 2)
+    assert.equal(node.closedRelayed.length, 1, 'not after the failed verification: its retry still needs the relayed connection')
+    assert.ok(node.closedRelayed[0]!.equals(target))
+    // an existing direct connection is returned as it is: nothing was dialled, nothing to close
+    await make().dialDirect(target)
+    assert.equal(node.closedRelayed.length, 1)
   })
 
   it('enforces maxLifetimeWebRTCDials with ConnectionLimitError', async () => {
