@@ -51,7 +51,7 @@ export function releaseLateWaits (channel: ChannelEvents): void {
   const addEventListener = (type: string, listener: Listener | null, options?: boolean | AddEventListenerOptions): void => {
     const ofType = registered.get(type)
     if (listener == null || ofType == null || ofType.has(listener)) {
-      add(type, listener, options)
+      if (listener != null) add(type, listener, options)
       return
     }
     const once = typeof options === 'object' && options.once === true
@@ -88,7 +88,7 @@ export function releaseLateWaits (channel: ChannelEvents): void {
 
   const removeEventListener = (type: string, listener: Listener | null, options?: boolean | EventListenerOptions): void => {
     const unregister = listener == null ? undefined : registered.get(type)?.get(listener)
-    if (unregister == null) remove(type, listener, options)
+    if (unregister == null) { if (listener != null) remove(type, listener, options) }
     else unregister()
   }
 
