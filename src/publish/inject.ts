@@ -44,15 +44,21 @@ export function dropInTag (init: DropInTagInit): string {
 const EARLIER = new RegExp(`<script\\b[^>]*\\s${MARK}(?:[\\s>=][^>]*)?>\\s*</script>\\s*`, 'gi')
 
 /**
- * The page with the drop-in tag at the end of its `<head>` (else at the start of its
- * `<body>`, else first), replacing one injected before. Throws InjectError for text that has
- * no `<html>`, `<head>` or `<body>` at all: that is no page.
+ * The page with the drop-in tag in its `<head>` before the page's own scripts (so it starts
+ * first and `window.swarmsite` is set when they run; bundlers such as Vite move the app's
+ * module script into the head), else at the start of its `<body>`, else first; replacing a
+ * tag injected before. Throws InjectError for text that has no `<html>`, `<head>` or `<body>`
+ * at all: that is no page.
  */
 export function injectDropIn (html: string, init: DropInTagInit, name = 'the page'): string {
   const tag = dropInTag(init)
   const page = html.replace(EARLIER, '')
   const head = /<\/head\s*>/i.exec(page)
-  if (head != null) return `${page.slice(0, head.index)}${tag}\n${page.slice(head.index)}`
+  if (head != null) {
+    const script = /<script\b/i.exec(page.slice(0, head.index))
+    const at = script?.index ?? head.index
+    return `${page.slice(0, at)}${tag}\n${page.slice(at)}`
+  }
   const body = /<body\b[^>]*>/i.exec(page)
   if (body != null) return `${page.slice(0, body.index + body[0].length)}\n${tag}${page.slice(body.index + body[0].length)}`
   const start = /<html\b[^>]*>/i.exec(page) ?? /<!doctype[^>]*>/i.exec(page)
