@@ -24,6 +24,7 @@ Chunks every file of <dir> into IPFS UnixFS blocks and writes the site manifest.
   --relay <multiaddr>  the relay the injected tag bootstraps from, ending in /p2p/<peer id>
                        (repeatable; /dns4/<name>/tcp/443/wss/p2p/… in production)
   --deadline-ms <n>    the injected tag's peer deadline per block before the origin is asked
+  --ice-servers <json> the injected tag's WebRTC ICE servers, e.g. '[{"urls":"stun:stun.example.org"}]'
   --no-scripts         don't write ${DROP_IN_FILES.join(', ')} into <dir>
   --json               print the summary as one JSON line
   -h, --help           show this help
@@ -51,6 +52,7 @@ export async function buildCommand (argv: string[]): Promise<number> {
       inject: { type: 'string', multiple: true },
       relay: { type: 'string', multiple: true },
       'deadline-ms': { type: 'string' },
+      'ice-servers': { type: 'string' },
       'no-scripts': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
@@ -80,14 +82,17 @@ export async function buildCommand (argv: string[]): Promise<number> {
 
   const inject = values.inject ?? []
   const relays = values.relay ?? []
-  if (inject.length === 0 && (relays.length > 0 || values['deadline-ms'] != null)) throw new UsageError('--relay and --deadline-ms set the injected tag: they need --inject <page>')
+  if (inject.length === 0 && (relays.length > 0 || values['deadline-ms'] != null || values['ice-servers'] != null)) throw new UsageError('--relay, --deadline-ms and --ice-servers set the injected tag: they need --inject <page>')
   let tag: DropInTagInit | undefined
   if (inject.length > 0) {
     if (relays.length === 0) throw new UsageError('--inject needs --relay <multiaddr>: the relay the pages bootstrap from')
     tag = { bootstrap: relays }
     if (values['deadline-ms'] != null) tag.deadlineMs = Number(values['deadline-ms'])
+    if (values['ice-servers'] != null) {
+      try { tag.iceServers = JSON.parse(values['ice-servers']) } catch { throw new UsageError(`--ice-servers must be JSON, got ${JSON.stringify(values['ice-servers'])}`) }
+    }
     try { checkTagInit(tag, '--relay') } catch (err) {
-      if (err instanceof InvalidPublishOptionsError) throw new UsageError(err.message.replace(/^deadlineMs/, '--deadline-ms'))
+      if (err instanceof InvalidPublishOptionsError) throw new UsageError(err.message.replace(/^deadlineMs/, '--deadline-ms').replace(/^iceServers/, '--ice-servers'))
       throw err
     }
   }

@@ -40,8 +40,8 @@ export function dropInTag (init: DropInTagInit): string {
   return `<script type="module" ${attributes.map(([k, v]) => `${k}="${attribute(v)}"`).join(' ')} ${MARK}></script>`
 }
 
-/** A tag written earlier by `dropInTag` (any settings). */
-const EARLIER = new RegExp(`<script\\b[^>]*\\s${MARK}(?:[\\s>=][^>]*)?>\\s*</script>\\s*`, 'gi')
+/** A tag written earlier by `dropInTag` (any settings), or a hand-written one loading the drop-in. */
+const EARLIER = new RegExp(`<script\\b(?=[^>]*(?:\\s${MARK}[\\s>=/]|\\ssrc=["']?[^"'\\s>]*/${DROP_IN_FILES[0].replace('.', '\\.')}["'\\s>]))[^>]*>\\s*</script>\\s*`, 'gi')
 
 /**
  * The page with the drop-in tag in its `<head>` before the page's own scripts (so it starts

@@ -105,6 +105,7 @@ describe('swarmsite build CLI (real process)', { timeout: 300_000 }, () => {
     ['an unknown flag', () => [site, '--origin', 'https://example.org', '--bogus'], /Unknown option '--bogus'/],
     ['--inject without --relay', () => [site, '--origin', 'https://example.org', '--inject', site], /--inject needs --relay/],
     ['--relay without --inject', () => [site, '--origin', 'https://example.org', '--relay', RELAY], /need --inject/],
+    ['--ice-servers that are not JSON', () => [site, '--origin', 'https://example.org', '--inject', site, '--relay', RELAY, '--ice-servers', '[stun]'], /--ice-servers must be JSON, got "\[stun\]"/],
     ['a relay without a peer id', () => [site, '--origin', 'https://example.org', '--inject', site, '--relay', '/dns4/r.example.org/tcp/443/wss'], /--relay: Bootstrap multiaddr .* does not end in \/p2p\//],
     ['a page that does not exist', () => [site, '--origin', 'https://example.org', '--inject', join(site, 'nope.html'), '--relay', RELAY], /cannot inject into .*nope\.html.*no such file/]
   ]

@@ -36,3 +36,10 @@ describe('injectDropIn', () => {
     assert.throws(() => injectDropIn('just text', { bootstrap: [RELAY] }, 'notes.html'), (err: Error) => err instanceof InjectError && err.name === 'InjectError' && /notes\.html has no <html>/.test(err.message))
   })
 })
+
+describe('injectDropIn and a hand-written drop-in tag', () => {
+  it('replaces a <script src=".../swarmsite.js"> the page already had, and leaves other scripts alone', () => {
+    const page = '<html><head><script type="module" src="/swarmsite.js" data-bootstrap="/ip4/127.0.0.1/tcp/1/ws/p2p/x"></script>\n<script src="/not-swarmsite.js"></script></head></html>'
+    assert.equal(injectDropIn(page, { bootstrap: [RELAY] }), `<html><head>${TAG}\n<script src="/not-swarmsite.js"></script></head></html>`)
+  })
+})
