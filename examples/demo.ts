@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { build } from 'esbuild'
 import { buildBrowserFiles } from '../scripts/build-browser.ts'
+import { DROP_IN_FILES } from '../src/browser/constants.ts'
 import { DEFAULT_MANIFEST_FILE_NAME } from '../src/content/constants.ts'
 import { buildManifest } from '../src/content/manifest.ts'
 import { ORIGIN_STATS_PATH } from '../src/serve/constants.ts'
@@ -26,7 +27,7 @@ export const DOWNLOAD_BYTES = 16 * 1024 * 1024
 const DOWNLOAD_SEED = 0x5eed_5175
 
 /** Files of the built site that are not assets: kept out of the manifest. */
-const NOT_ASSETS = ['swarmsite.js', 'swarmsite.js.map', 'swarmsite-sw.js', 'swarmsite-sw.js.map', 'dashboard.js.map', 'download.js.map', DEFAULT_MANIFEST_FILE_NAME]
+const NOT_ASSETS = [...DROP_IN_FILES.flatMap(f => [f, `${f}.map`]), 'dashboard.js.map', 'download.js.map', DEFAULT_MANIFEST_FILE_NAME]
 
 /** Deterministic pseudo-random bytes (xorshift32 words, little-endian). */
 export function seededBytes (length: number, seed = DOWNLOAD_SEED): Uint8Array {

@@ -31,8 +31,8 @@ if (!existsSync(chromium)) {
 
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
 run(process.execPath, [tsc, '--noEmit', '-p', '.'])
-run(process.execPath, [tsc, '-p', 'tsconfig.build.json'])
-run(process.execPath, [join(root, 'scripts/build-browser.ts')])
+// the same build as `npm run build` and `prepack`: the bundler and package tests use dist/
+run(process.execPath, [join(root, 'scripts/build.ts')])
 
 const files = [...testFiles('test/unit'), ...testFiles('test/integration'), ...testFiles('interop-tests')]
 const only = process.argv.slice(2)

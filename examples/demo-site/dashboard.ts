@@ -280,14 +280,18 @@ function attach (site: Site): void {
   render()
   setInterval(render, REFRESH_MS)
   void pollOrigin()
-  setInterval(() => { void pollOrigin() }, ORIGIN_STATS_REFRESH_MS)
+  originPoll = setInterval(() => { void pollOrigin() }, ORIGIN_STATS_REFRESH_MS)
 }
 
-/** What this site's origin server has sent to every visitor so far (if it tells). */
+let originPoll: ReturnType<typeof setInterval> | undefined
+
+/** What this site's origin server has sent to every visitor so far (if it tells: `swarmsite serve` does, a CDN or Caddy doesn't). */
 async function pollOrigin (): Promise<void> {
   const element = $('swarm-origin-served')
   try {
     const response = await fetch(ORIGIN_STATS_URL, { cache: 'no-store' })
+    // a static host without the counters: stop asking, the line stays hidden
+    if (response.status === 404) clearInterval(originPoll)
     if (!response.ok) throw new Error(`HTTP ${response.status}`)
     const stats = await response.json() as { total: number, requests: number }
     element.dataset.value = String(stats.total)

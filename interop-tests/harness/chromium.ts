@@ -26,14 +26,14 @@ export interface LaunchedChromium {
 }
 
 /** Debian's Chromium, headless, with a fresh profile (playwright makes one per launch); never a downloaded browser. */
-export async function launchChromium (options: { handleSignals?: boolean } = {}): Promise<LaunchedChromium> {
+export async function launchChromium (options: { handleSignals?: boolean, args?: string[] } = {}): Promise<LaunchedChromium> {
   // a driver that tears down on Ctrl-C itself turns off playwright's own signal handlers,
   // which would exit before the driver's teardown and leave its relay running
   const handleSignals = options.handleSignals ?? true
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
     timeout: 60_000,
     handleSIGINT: handleSignals,
     handleSIGTERM: handleSignals,

@@ -15,8 +15,8 @@
  * the page), or `DEFAULT_DEFERRED_SRC_TIMEOUT_MS` at most.
  */
 import { createSwarm } from '../swarm/swarm.ts'
-import { BYPASS_HEADER } from './bridge-protocol.ts'
 import * as defaults from './constants.ts'
+import { bypassingFetch, configFromScript, dropInScript, installServiceWorker, releaseDeferred } from './page-start.ts'
 import { serviceWorkerBridge } from './sw-bridge.ts'
 import type { ServiceWorkerBridge } from './sw-bridge.ts'
 import type { Swarm, SwarmInit } from '../swarm/swarm.ts'
@@ -26,6 +26,32 @@ export interface SiteInit extends Omit<SwarmInit, 'manifest'> {
   /** The worker script URL, or false for none. */
   serviceWorker?: string | false
   deferredSrcTimeoutMs?: number
+  /**
+   * What the drop-in's loader (`swarmsite.js`) already started while the library loaded: the
+   * manifest request (its URL and response) and the worker registration (true once it controls
+   * the page). Apps calling `startSite` themselves leave it out.
+   */
+  early?: EarlyStart
+}
+
+export interface EarlyStart {
+  manifest?: { url: string, response: Promise<Response> }
+  serviceWorker?: Promise<boolean>
+}
+
+/** A fetch that answers the manifest request the loader already made, once; the rest as `fetchImpl`. */
+function withEarlyManifest (fetchImpl: typeof fetch, early: EarlyStart['manifest']): typeof fetch {
+  if (early == null) return fetchImpl
+  let pending: Promise<Response> | undefined = early.response
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input), location.href).href
+    if (pending != null && url === early.url) {
+      const response = pending
+      pending = undefined
+      return response
+    }
+    return fetchImpl(input, init)
+  }
 }
 
 export class Site {
@@ -48,41 +74,13 @@ export class Site {
   }
 }
 
-/** Origin requests of the swarm itself must not loop back through the worker. */
-function bypassingFetch (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
-  const url = new URL(input instanceof Request ? input.url : String(input), location.href)
-  if (url.origin !== location.origin) return fetch(input, init)
-  const headers = new Headers(init.headers)
-  headers.set(BYPASS_HEADER, '1')
-  return fetch(input, { ...init, headers })
-}
-
-async function installServiceWorker (url: string, timeoutMs: number): Promise<boolean> {
-  if (!('serviceWorker' in navigator)) return false
-  await navigator.serviceWorker.register(url, { scope: '/' })
-  if (navigator.serviceWorker.controller != null) return true
-  // first visit: the worker claims the page when it activates
-  return await new Promise<boolean>(resolve => {
-    const timer = setTimeout(() => { resolve(false) }, timeoutMs)
-    navigator.serviceWorker.addEventListener('controllerchange', () => { clearTimeout(timer); resolve(true) }, { once: true })
-  })
-}
-
-function releaseDeferred (): void {
-  for (const element of document.querySelectorAll<HTMLElement>('[data-swarmsite-src]')) {
-    const src = element.dataset.swarmsiteSrc
-    if (src == null) continue
-    delete element.dataset.swarmsiteSrc
-    element.setAttribute('src', src)
-  }
-}
-
 /** Starts the swarm for this page; resolves once the node runs and the worker routes to it. */
 export async function startSite (init: SiteInit): Promise<Site> {
   const deferredTimeout = init.deferredSrcTimeoutMs ?? defaults.DEFAULT_DEFERRED_SRC_TIMEOUT_MS
   const releaseTimer = setTimeout(releaseDeferred, deferredTimeout)
   try {
-    const swarm = await createSwarm({ ...init, manifest: init.manifest ?? defaults.DEFAULT_MANIFEST_URL, fetch: init.fetch ?? bypassingFetch })
+    const { early, ...swarmInit } = init
+    const swarm = await createSwarm({ ...swarmInit, manifest: init.manifest ?? defaults.DEFAULT_MANIFEST_URL, fetch: withEarlyManifest(init.fetch ?? bypassingFetch, early?.manifest) })
     await swarm.start()
     const workerUrl = init.serviceWorker ?? defaults.DEFAULT_SERVICE_WORKER_URL
     let bridge: ServiceWorkerBridge | undefined
@@ -90,7 +88,7 @@ export async function startSite (init: SiteInit): Promise<Site> {
     if (workerUrl !== false && typeof navigator !== 'undefined' && 'serviceWorker' in navigator) {
       bridge = serviceWorkerBridge(swarm)
       site = new Site(swarm, bridge)
-      const controlled = await installServiceWorker(workerUrl, deferredTimeout).catch(() => false)
+      const controlled = await (early?.serviceWorker ?? installServiceWorker(workerUrl, deferredTimeout)).catch(() => false)
       // deferred elements load only once the worker knows this page serves (else they'd miss it)
       site.controlled = controlled && await bridge.announce()
     } else {
@@ -105,21 +103,6 @@ export async function startSite (init: SiteInit): Promise<Site> {
   }
 }
 
-function configFromScript (script: HTMLScriptElement): SiteInit {
-  const data = script.dataset
-  const bootstrap = (data.bootstrap ?? '').split(/[\s,]+/).filter(s => s !== '')
-  const init: SiteInit = { bootstrap }
-  if (data.manifest != null) init.manifest = data.manifest
-  if (data.serviceWorker != null) init.serviceWorker = data.serviceWorker === 'off' ? false : data.serviceWorker
-  if (data.deadlineMs != null) init.blockDeadlineMs = Number(data.deadlineMs)
-  if (data.iceServers != null) init.iceServers = JSON.parse(data.iceServers)
-  const upload: NonNullable<SiteInit['upload']> = {}
-  if (data.uploadMax != null) upload.maxBytesPerSecond = Number(data.uploadMax)
-  if (data.saveData === 'on') upload.saveData = true
-  init.upload = upload
-  return init
-}
-
 declare global {
   interface Window {
     /** Set by the drop-in script: resolves to the running site (or rejects if it could not start). */
@@ -129,9 +112,13 @@ declare global {
 
 /** Runs the drop-in when loaded by a `<script data-bootstrap=…>` tag. */
 export function autoStart (): void {
-  const script = document.querySelector<HTMLScriptElement>('script[data-bootstrap]')
+  const script = dropInScript()
   if (script == null) return
-  const started = startSite(configFromScript(script))
+  announceStart(startSite(configFromScript(script)))
+}
+
+/** Publishes a starting site as `window.swarmsite` and the `swarmsite:ready` / `swarmsite:error` events. */
+export function announceStart (started: Promise<Site>): void {
   window.swarmsite = started
   started.then(site => {
     window.dispatchEvent(new CustomEvent('swarmsite:ready', { detail: site }))

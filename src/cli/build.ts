@@ -1,14 +1,16 @@
 import { constants } from 'node:fs'
-import { access, copyFile, stat, writeFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { access, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { DROP_IN_FILES } from '../browser/constants.ts'
 import { DEFAULT_MANIFEST_FILE_NAME, DEFAULT_PROFILE } from '../content/constants.ts'
 import { InvalidOriginError, UnknownProfileError } from '../content/errors.ts'
-import { buildManifest } from '../content/manifest.ts'
 import { PROFILE_NAMES, isProfileName } from '../content/profiles.ts'
 import { normaliseOrigin } from '../content/site-id.ts'
+import { BrowserFilesMissingError, InjectError, InvalidPublishOptionsError } from '../publish/errors.ts'
+import { checkTagInit, publishSite } from '../publish/site.ts'
 import { UsageError, formatBytes } from './options.ts'
+import type { DropInTagInit } from '../publish/inject.ts'
 
 export const BUILD_HELP = `Usage: swarmsite build <dir> --origin <url> [options]
 
@@ -17,43 +19,24 @@ Chunks every file of <dir> into IPFS UnixFS blocks and writes the site manifest.
   --origin <url>       the site's http(s) origin, where the files are also served (required)
   --out <file>         where to write the manifest (default <dir>/${DEFAULT_MANIFEST_FILE_NAME})
   --profile <name>     CID profile: ${PROFILE_NAMES.join(', ')} (default ${DEFAULT_PROFILE})
-  --no-scripts         don't write swarmsite.js and swarmsite-sw.js into <dir>
+  --inject <path>      put the drop-in's <script> tag into this HTML page, or into every .html
+                       file under this folder (repeatable; needs --relay); then the manifest
+  --relay <multiaddr>  the relay the injected tag bootstraps from, ending in /p2p/<peer id>
+                       (repeatable; /dns4/<name>/tcp/443/wss/p2p/… in production)
+  --deadline-ms <n>    the injected tag's peer deadline per block before the origin is asked
+  --ice-servers <json> the injected tag's WebRTC ICE servers, e.g. '[{"urls":"stun:stun.example.org"}]'
+  --no-scripts         don't write ${DROP_IN_FILES.join(', ')} into <dir>
   --json               print the summary as one JSON line
   -h, --help           show this help
 
 Unless --no-scripts, it also writes the browser files next to the manifest: swarmsite.js
-(add <script type="module" src="/swarmsite.js" data-bootstrap="<relay multiaddr>"> to your
-pages) and swarmsite-sw.js (the service worker; it must be served from the site's root).
+(the drop-in loader: <script type="module" src="/swarmsite.js" data-bootstrap="<relay multiaddr>">,
+which --inject writes for you), swarmsite-core.js (the library part it loads) and
+swarmsite-sw.js (the service worker; it must be served from the site's root).
 
 Hidden files and folders (a name starting with '.'), symlinks pointing outside <dir> and
 unreadable files are skipped with a warning on stderr; symlinks inside <dir> are followed.
-The manifest itself is never listed.`
-
-/** The drop-in script and the service worker, as `npm run build` writes them to dist/browser/. */
-const BROWSER_FILES = ['swarmsite.js', 'swarmsite-sw.js']
-
-/** dist/browser/ seen from this file both as built (dist/src/cli/) and as source (src/cli/). */
-async function browserFilesDir (): Promise<string> {
-  for (const candidate of ['../../browser/', '../../dist/browser/']) {
-    const dir = fileURLToPath(new URL(candidate, import.meta.url))
-    if (await stat(join(dir, BROWSER_FILES[0]!)).then(() => true, () => false)) return dir
-  }
-  throw new UsageError('the browser files (swarmsite.js, swarmsite-sw.js) are not built: run \'npm run build\' in the swarmsite package, or pass --no-scripts')
-}
-
-async function writeBrowserFiles (dir: string): Promise<string[]> {
-  const from = await browserFilesDir()
-  const written: string[] = []
-  for (const name of BROWSER_FILES) {
-    try {
-      await copyFile(join(from, name), join(dir, name))
-    } catch (err: any) {
-      throw new UsageError(`cannot write ${JSON.stringify(join(dir, name))}: ${err.code ?? err.message}`)
-    }
-    written.push(join(dir, name))
-  }
-  return written
-}
+The manifest itself and the browser files are never listed.`
 
 /** `swarmsite build`: resolves with the process exit code. */
 export async function buildCommand (argv: string[]): Promise<number> {
@@ -66,6 +49,10 @@ export async function buildCommand (argv: string[]): Promise<number> {
       out: { type: 'string' },
       profile: { type: 'string' },
       json: { type: 'boolean' },
+      inject: { type: 'string', multiple: true },
+      relay: { type: 'string', multiple: true },
+      'deadline-ms': { type: 'string' },
+      'ice-servers': { type: 'string' },
       'no-scripts': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
@@ -93,26 +80,48 @@ export async function buildCommand (argv: string[]): Promise<number> {
     throw new UsageError(`cannot write the manifest to ${JSON.stringify(out)}: ${err.code ?? err.message}`)
   }
 
+  const inject = values.inject ?? []
+  const relays = values.relay ?? []
+  if (inject.length === 0 && (relays.length > 0 || values['deadline-ms'] != null || values['ice-servers'] != null)) throw new UsageError('--relay, --deadline-ms and --ice-servers set the injected tag: they need --inject <page>')
+  let tag: DropInTagInit | undefined
+  if (inject.length > 0) {
+    if (relays.length === 0) throw new UsageError('--inject needs --relay <multiaddr>: the relay the pages bootstrap from')
+    tag = { bootstrap: relays }
+    if (values['deadline-ms'] != null) tag.deadlineMs = Number(values['deadline-ms'])
+    if (values['ice-servers'] != null) {
+      try { tag.iceServers = JSON.parse(values['ice-servers']) } catch { throw new UsageError(`--ice-servers must be JSON, got ${JSON.stringify(values['ice-servers'])}`) }
+    }
+    try { checkTagInit(tag, '--relay') } catch (err) {
+      if (err instanceof InvalidPublishOptionsError) throw new UsageError(err.message.replace(/^deadlineMs/, '--deadline-ms').replace(/^iceServers/, '--ice-servers'))
+      throw err
+    }
+  }
+
   const tty = process.stderr.isTTY === true
   const started = Date.now()
-  const { manifest, skipped } = await buildManifest(dir, {
-    origin: values.origin,
-    profile,
-    exclude: [out, ...BROWSER_FILES.map(f => join(dir, f))],
-    onProgress: tty
-      ? p => { process.stderr.write(`\r\x1b[Kbuilding: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)}`) }
-      : undefined
-  })
+  let published
+  try {
+    published = await publishSite({
+      dir,
+      origin: values.origin,
+      profile,
+      manifestPath: out,
+      scripts: values['no-scripts'] !== true,
+      ...(tag != null ? { inject: { pages: inject.map(p => resolve(p)), tag } } : {}),
+      onProgress: tty
+        ? p => { process.stderr.write(`\r\x1b[Kbuilding: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)}`) }
+        : undefined
+    })
+  } catch (err: any) {
+    if (err instanceof BrowserFilesMissingError) throw new UsageError(`${err.message}, or pass --no-scripts`)
+    if (err instanceof InjectError) throw new UsageError(err.message)
+    if (err?.syscall != null) throw new UsageError(`cannot write into ${JSON.stringify(dir)}: ${err.code ?? err.message}`)
+    throw err
+  }
   if (tty) process.stderr.write('\r\x1b[K')
+  const { manifest, skipped, scripts, injected } = published
   for (const s of skipped) process.stderr.write(`swarmsite: warning: skipped ${s.path}: ${s.message}\n`)
 
-  const text = JSON.stringify(manifest) + '\n'
-  try {
-    await writeFile(out, text)
-  } catch (err: any) {
-    throw new UsageError(`cannot write the manifest to ${JSON.stringify(out)}: ${err.code ?? err.message}`)
-  }
-  const scripts = values['no-scripts'] === true ? [] : await writeBrowserFiles(dir)
   const summary = {
     manifest: out,
     scripts,
@@ -121,7 +130,8 @@ export async function buildCommand (argv: string[]): Promise<number> {
     files: manifest.files.length,
     bytes: manifest.files.reduce((sum, f) => sum + f.size, 0),
     blocks: manifest.files.reduce((sum, f) => sum + f.blocks.length, 0),
-    manifestBytes: Buffer.byteLength(text),
+    manifestBytes: published.manifestBytes,
+    injected,
     skipped: skipped.length,
     ms: Date.now() - started
   }
@@ -130,7 +140,8 @@ export async function buildCommand (argv: string[]): Promise<number> {
   } else {
     process.stdout.write(`wrote ${summary.manifest} (${formatBytes(summary.manifestBytes)})\n` +
       `  ${summary.files} files, ${formatBytes(summary.bytes)}, ${summary.blocks} blocks, profile ${summary.profile}, ${summary.skipped} skipped\n` +
-      (scripts.length > 0 ? `wrote ${scripts.join(' and ')}\n` : ''))
+      (scripts.length > 0 ? `wrote ${scripts.join(', ')}\n` : '') +
+      (injected.length > 0 ? `put the drop-in tag into ${injected.join(', ')}\n` : ''))
   }
   return 0
 }

@@ -19,6 +19,8 @@ import {
   DEFAULT_PROVIDER_VALIDITY_MS,
   DEFAULT_REPROVIDE_INTERVAL_MS
 } from './constants.ts'
+import { guardInitChannels } from './init-channel-guard.ts'
+import { peerConnectionClass } from './webrtc-runtime.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
@@ -69,6 +71,8 @@ export function meshConnectionGater (options: Pick<MeshOptions, 'allowPrivateAdd
 
 /** The libp2p description of a swarm node: the same in browsers and Node. */
 export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmServices> {
+  // @libp2p/webrtc 6.0.33's dialler can wait forever on its `init` channel (init-channel-guard.ts)
+  guardInitChannels(peerConnectionClass)
   return {
     ...(options.privateKey != null ? { privateKey: options.privateKey } : {}),
     start: false,

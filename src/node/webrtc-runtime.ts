@@ -1,4 +1,5 @@
 import { cleanup } from 'node-datachannel'
+import { RTCPeerConnection } from 'node-datachannel/polyfill'
 
 let running = 0
 
@@ -14,3 +15,6 @@ export const webRTCRuntime = {
     if (running === 0) cleanup()
   }
 }
+
+/** The RTCPeerConnection that @libp2p/webrtc uses in Node (its node-datachannel polyfill). */
+export const peerConnectionClass: { prototype: Pick<globalThis.RTCPeerConnection, 'createDataChannel'> } | undefined = RTCPeerConnection

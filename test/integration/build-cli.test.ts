@@ -11,6 +11,7 @@ import { spawnCli } from '../helpers/relay-process.ts'
 const EXIT_TIMEOUT_MS = 60_000
 
 const asRoot = process.getuid?.() === 0
+const RELAY = '/dns4/relay.example.org/tcp/443/wss/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
 
 describe('swarmsite build CLI (real process)', { timeout: 300_000 }, () => {
   let dir: string
@@ -101,7 +102,12 @@ describe('swarmsite build CLI (real process)', { timeout: 300_000 }, () => {
     ['an unknown profile', () => [site, '--origin', 'https://example.org', '--profile', 'unixfs-v9'], /unknown --profile "unixfs-v9"/],
     ['an output in a missing folder', () => [site, '--origin', 'https://example.org', '--out', join(dir, 'no', 'm.json')], /cannot write the manifest .*ENOENT/],
     ['an output that is a folder', () => [site, '--origin', 'https://example.org', '--out', site], /it is a folder/],
-    ['an unknown flag', () => [site, '--origin', 'https://example.org', '--bogus'], /Unknown option '--bogus'/]
+    ['an unknown flag', () => [site, '--origin', 'https://example.org', '--bogus'], /Unknown option '--bogus'/],
+    ['--inject without --relay', () => [site, '--origin', 'https://example.org', '--inject', site], /--inject needs --relay/],
+    ['--relay without --inject', () => [site, '--origin', 'https://example.org', '--relay', RELAY], /need --inject/],
+    ['--ice-servers that are not JSON', () => [site, '--origin', 'https://example.org', '--inject', site, '--relay', RELAY, '--ice-servers', '[stun]'], /--ice-servers must be JSON, got "\[stun\]"/],
+    ['a relay without a peer id', () => [site, '--origin', 'https://example.org', '--inject', site, '--relay', '/dns4/r.example.org/tcp/443/wss'], /--relay: Bootstrap multiaddr .* does not end in \/p2p\//],
+    ['a page that does not exist', () => [site, '--origin', 'https://example.org', '--inject', join(site, 'nope.html'), '--relay', RELAY], /cannot inject into .*nope\.html.*no such file/]
   ]
   for (const [name, args, message] of bad) {
     it(`${name} gives one error line and a non-zero exit`, async () => {
@@ -123,5 +129,27 @@ describe('swarmsite build CLI (real process)', { timeout: 300_000 }, () => {
     assert.notEqual(code, 0)
     assert.match(stderr, /^swarmsite: error: cannot write the manifest .*EACCES\n$/)
     await assert.rejects(stat(join(ro, 'm.json')))
+  })
+
+  it('--inject puts the drop-in tag into every page of a folder, then lists the pages as injected in the manifest', async () => {
+    const pages = join(dir, 'pages')
+    await mkdir(join(pages, 'blog'), { recursive: true })
+    await writeFile(join(pages, 'index.html'), '<!doctype html><html><head><title>home</title></head><body>home</body></html>')
+    await writeFile(join(pages, 'blog', 'post.html'), '<!doctype html><html><head><script src="/app.js"></script></head><body>post</body></html>')
+    await writeFile(join(pages, 'app.js'), 'console.log(1)')
+    const { code, stdout, stderr } = await run([pages, '--origin', 'https://example.org/', '--inject', pages, '--relay', RELAY, '--deadline-ms', '8000', '--json'])
+    assert.equal(code, 0, stderr)
+    const summary = JSON.parse(stdout.trim())
+    assert.deepEqual(summary.injected, [join(pages, 'blog', 'post.html'), join(pages, 'index.html')])
+    assert.deepEqual(summary.scripts.map((s: string) => s.slice(pages.length + 1)), ['swarmsite.js', 'swarmsite-core.js', 'swarmsite-sw.js'])
+    const tag = `<script type="module" src="/swarmsite.js" data-bootstrap="${RELAY}" data-deadline-ms="8000" data-swarmsite></script>`
+    const post = await readFile(join(pages, 'blog', 'post.html'), 'utf8')
+    assert.equal(post, `<!doctype html><html><head>${tag}\n<script src="/app.js"></script></head><body>post</body></html>`)
+    const manifest = parseManifest(await readFile(join(pages, 'swarmsite.json'), 'utf8'))
+    assert.deepEqual(manifest.files.map(f => f.path), ['app.js', 'blog/post.html', 'index.html'])
+    assert.equal(manifest.files.find(f => f.path === 'blog/post.html')!.size, Buffer.byteLength(post), 'the manifest describes the page as injected')
+    // a second run replaces the tag rather than adding one
+    assert.equal((await run([pages, '--origin', 'https://example.org/', '--inject', pages, '--relay', RELAY])).code, 0)
+    assert.equal((await readFile(join(pages, 'index.html'), 'utf8')).match(/data-swarmsite/g)?.length, 1)
   })
 })

@@ -1,0 +1,19 @@
+/** Named errors of publishing a site (the `swarmsite build` CLI and the Vite plugin). */
+
+/** An option of the Vite plugin or of `publishSite` is missing or wrong; the message quotes it. */
+export class InvalidPublishOptionsError extends Error {
+  static override name = 'InvalidPublishOptionsError'
+  override name = 'InvalidPublishOptionsError'
+}
+
+/** The drop-in's browser files are not built into this package (run `npm run build` in it). */
+export class BrowserFilesMissingError extends Error {
+  static override name = 'BrowserFilesMissingError'
+  override name = 'BrowserFilesMissingError'
+}
+
+/** A page named for injection can't be read, written or isn't HTML. */
+export class InjectError extends Error {
+  static override name = 'InjectError'
+  override name = 'InjectError'
+}
