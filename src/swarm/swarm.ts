@@ -8,6 +8,7 @@ import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { availability } from '../content/availability/index.ts'
+import { congestionProbe } from '../content/congestion-probe.ts'
 import { createIndexedDbBlockstore } from '../content/blockstore/indexeddb.ts'
 import { createMemoryBlockstore } from '../content/blockstore/memory.ts'
 import { verifyBlock } from '../content/blockstore/verify.ts'
@@ -23,9 +24,11 @@ import { uploadBudget } from '../content/upload-budget.ts'
 import { InvalidConfigError } from '../node/errors.ts'
 import { createSwarmNode } from '../node/swarm-node.ts'
 import { INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
+import { relayPing } from './relay-ping.ts'
 import type { BlockReceivedDetail, PeerStats, SwarmEvents, SwarmStats } from './events.ts'
 import type { Availability, AvailabilityInit } from '../content/availability/index.ts'
 import type { SwarmBlockstore } from '../content/blockstore/interface.ts'
+import type { CongestionProbe, CongestionProbeInit } from '../content/congestion-probe.ts'
 import type { BlockExchange, BlockExchangeInit } from '../content/exchange/block-exchange.ts'
 import type { BlockArrival, DownloadComponents, DownloadOptions } from '../content/fetch/download.ts'
 import type { PeerScores } from '../content/fetch/peer-scores.ts'
@@ -45,6 +48,8 @@ export interface SwarmInit extends SwarmNodeInit {
   blockstore?: SwarmBlockstore
   /** Upload budget; `saveData` defaults to the browser's Data Saver setting. */
   upload?: UploadBudgetInit
+  /** Pings the relay while uploading, so the upload budget backs off when this link congests; false = no probe. */
+  uploadProbe?: CongestionProbeInit | false
   /** A block not delivered by peers this long after it was wanted comes from the origin; default 1500 ms. */
   blockDeadlineMs?: number
   /** Scheduler knobs (window, endgame, pipelining depth, origin run size...). */
@@ -68,6 +73,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   readonly manifest: Manifest
   readonly blockstore: SwarmBlockstore
   readonly upload: UploadBudget
+  /** Feeds `upload` with round trips over this node's link; undefined with `uploadProbe: false`. */
+  readonly uploadProbe: CongestionProbe | undefined
   readonly availability: Availability
   readonly exchange: BlockExchange
   private readonly scores: PeerScores
@@ -90,6 +97,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     this.init = init
     this.scores = peerScores()
     this.upload = uploadBudget(init.upload)
+    this.uploadProbe = init.uploadProbe === false ? undefined : congestionProbe(init.uploadProbe)({ ping: relayPing(node), budget: this.upload })
     for (const file of manifest.files) {
       this.files.set(file.path, file)
       for (const block of file.blocks) this.servable.add(CID.parse(block.cid).toString())
@@ -151,6 +159,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     await this.node.start()
     await this.exchange.start()
     await this.availability.start()
+    this.uploadProbe?.start()
     this.started = true
     // what survived a reload is announced and served again (matched by multihash: a store may
     // hand back a CID with another version or codec for the same bytes)
@@ -166,6 +175,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.uploadProbe?.stop()
     for (const controller of this.fetches) controller.abort(new SwarmNotStartedError('the swarm stopped'))
     this.fetches.clear()
     await this.availability.stop()
