@@ -85,10 +85,12 @@ export const DEFAULT_UPLOAD_INCREASE_SHARE_PER_SECOND = 0.1
 export const DEFAULT_UPLOAD_MIN_INCREASE_BYTES_PER_SECOND = 16_384
 
 /**
- * The reduced rate is lifted (back to the cap) once it is this many times what the node
- * actually sent lately with the queue below half the target: the limit no longer binds.
+ * The reduced rate is lifted (back to the cap) once no upload had to wait for it for this
+ * long with the queue under half the target: the limit no longer binds, ms. Judged by
+ * waiting takes, not by bytes sent: at a low rate a 256 KiB block goes out every few
+ * seconds, and a byte count over a short window would read that as "nothing to send".
  */
-export const DEFAULT_UPLOAD_RELEASE_FACTOR = 2
+export const DEFAULT_UPLOAD_RELEASE_AFTER_MS = 5_000
 
 /** What the node sent lately is measured over this window, ms. */
 export const DEFAULT_UPLOAD_SENT_WINDOW_MS = 2_000

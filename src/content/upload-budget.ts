@@ -113,6 +113,8 @@ class TokenBucketUploadBudget implements UploadBudget {
   #uploaded = 0
   readonly #queue: Waiter[] = []
   readonly #listeners = new Set<(bytes: number) => void>()
+  /** A take had to wait since the last round-trip sample: the rate binds. */
+  #waited = false
   #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor (init: UploadBudgetInit) {
@@ -168,6 +170,7 @@ class TokenBucketUploadBudget implements UploadBudget {
       }
       signal?.addEventListener('abort', waiter.onAbort, { once: true })
       this.#queue.push(waiter)
+      this.#waited = true
       this.#schedule()
     })
   }
@@ -178,7 +181,8 @@ class TokenBucketUploadBudget implements UploadBudget {
     const now = this.#now()
     // credit the time before this sample at the rate that applied then
     this.#refill(now)
-    this.#rule.recordRoundTrip(ms, now, this.#max)
+    this.#rule.recordRoundTrip(ms, now, this.#max, this.#waited || this.#queue.length > 0)
+    this.#waited = false
     this.#clampTokens(now)
     // the rate may have changed either way: grant or re-time the waiters
     this.#drain()

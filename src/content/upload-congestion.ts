@@ -24,8 +24,8 @@
  *   Nothing to do when nothing was sent: then the queue is not ours.
  * - off ≥ 0 while backing off: rate grows by off × max(minIncrease, increaseShare × rate) per
  *   second, proportional to the margin as LEDBAT's window growth; the cap again once it is
- *   reached, or once the rate is `releaseFactor` × what is sent with the queue under half the
- *   target (the limit no longer binds).
+ *   reached, or once no upload had to wait for the rate for `releaseAfterMs` with the queue
+ *   under half the target (the limit no longer binds).
  * - no sample for `staleMs` (nobody probes, or the node is idle): the cap.
  */
 import {
@@ -38,7 +38,7 @@ import {
   DEFAULT_UPLOAD_MAX_DECREASE_FACTOR,
   DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND,
   DEFAULT_UPLOAD_MIN_INCREASE_BYTES_PER_SECOND,
-  DEFAULT_UPLOAD_RELEASE_FACTOR,
+  DEFAULT_UPLOAD_RELEASE_AFTER_MS,
   DEFAULT_UPLOAD_SENT_WINDOW_MS,
   DEFAULT_UPLOAD_STALE_MS,
   DEFAULT_UPLOAD_TARGET_DELAY_MS
@@ -65,8 +65,8 @@ export interface UploadCongestionInit {
   increaseSharePerSecond?: number
   /** Smallest growth per second at zero queueing delay, bytes per second per second; default 16 KiB. */
   minIncreaseBytesPerSecond?: number
-  /** The cap applies again once the rate is this many times what is sent; default 2. */
-  releaseFactor?: number
+  /** The cap applies again once no upload waited for the rate this long, ms; default 5000. */
+  releaseAfterMs?: number
   /** What was sent lately is measured over this window, ms; default 2000. */
   sentWindowMs?: number
   /** No sample for this long: the cap applies, ms; default 15 000. */
@@ -125,7 +125,7 @@ export class UploadCongestion {
   readonly #maxDecrease: number
   readonly #increaseShare: number
   readonly #minIncrease: number
-  readonly #releaseFactor: number
+  readonly #releaseAfter: number
   readonly #sentWindow: number
   readonly #stale: number
 
@@ -136,6 +136,8 @@ export class UploadCongestion {
   #rate: number | undefined
   #lastSampleAt = -Infinity
   #lastDecreaseAt = -Infinity
+  /** When an upload last had to wait for the rate (the limit bound). */
+  #lastLimitedAt = -Infinity
   #samples = 0
   #backoffs = 0
   #lowest = Infinity
@@ -153,7 +155,7 @@ export class UploadCongestion {
     this.#maxDecrease = check('maxDecreaseFactor', init.maxDecreaseFactor ?? DEFAULT_UPLOAD_MAX_DECREASE_FACTOR, v => v > 0 && v < 1, 'between 0 and 1 (exclusive)')
     this.#increaseShare = check('increaseSharePerSecond', init.increaseSharePerSecond ?? DEFAULT_UPLOAD_INCREASE_SHARE_PER_SECOND, nonNegative, 'a non-negative number')
     this.#minIncrease = check('minIncreaseBytesPerSecond', init.minIncreaseBytesPerSecond ?? DEFAULT_UPLOAD_MIN_INCREASE_BYTES_PER_SECOND, positive, 'a positive number of bytes per second')
-    this.#releaseFactor = check('releaseFactor', init.releaseFactor ?? DEFAULT_UPLOAD_RELEASE_FACTOR, v => v >= 1 && Number.isFinite(v), 'a number ≥ 1')
+    this.#releaseAfter = check('releaseAfterMs', init.releaseAfterMs ?? DEFAULT_UPLOAD_RELEASE_AFTER_MS, nonNegative, 'a non-negative number of ms')
     this.#sentWindow = check('sentWindowMs', init.sentWindowMs ?? DEFAULT_UPLOAD_SENT_WINDOW_MS, positive, 'a positive number of ms')
     this.#stale = check('staleMs', init.staleMs ?? DEFAULT_UPLOAD_STALE_MS, positive, 'a positive number of ms')
   }
@@ -184,11 +186,13 @@ export class UploadCongestion {
   }
 
   /**
-   * One round trip over this node's access link, measured at `now`. Throws RangeError on a
-   * value that is not a finite number ≥ 0.
+   * One round trip over this node's access link, measured at `now`; `limited`: an upload had
+   * to wait for the rate since the previous sample. Throws RangeError on a value that is not
+   * a finite number ≥ 0.
    */
-  recordRoundTrip (ms: number, now: number, cap: number): void {
+  recordRoundTrip (ms: number, now: number, cap: number, limited = false): void {
     check('roundTripMs', ms, nonNegative, 'a finite number ≥ 0')
+    if (limited) this.#lastLimitedAt = now
     if (this.#isStale(now)) {
       // nobody measured for a while: what was learnt about the queue is history
       this.#rate = undefined
@@ -252,8 +256,8 @@ export class UploadCongestion {
   #increase (off: number, ms: number, now: number, cap: number): void {
     const rate = this.#rate!
     const grown = rate + off * Math.max(this.#minIncrease, this.#increaseShare * rate) * ms / 1000
-    const sent = this.#sentRate(now)
-    if (grown >= cap || (off >= 0.5 && grown >= this.#releaseFactor * sent)) this.#rate = undefined
+    const unbound = now - Math.max(this.#lastLimitedAt, this.#lastDecreaseAt) >= this.#releaseAfter
+    if (grown >= cap || (off >= 0.5 && unbound)) this.#rate = undefined
     else this.#rate = grown
   }
 

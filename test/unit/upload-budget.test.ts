@@ -261,7 +261,9 @@ describe('uploadBudget congestion rule', () => {
     assert.equal(state.queueingDelayMs, 280)
     assert.equal(state.backoffBytesPerSecond, reduced)
     // the queue drains (and the peers are served): growth step by step is the rule's own test;
-    // here nothing more is sent, so the limit no longer binds and the cap applies again
+    // here no take waits any more, so after 5 s the limit no longer binds: the cap again
+    samples(budget, clock, 20, 8)
+    assert.ok(budget.currentBytesPerSecond() < cap, 'not within 5 s of the decrease')
     samples(budget, clock, 20, 4)
     assert.equal(budget.currentBytesPerSecond(), cap)
     assert.equal(budget.congestion()!.mode, 'cap')

@@ -16,10 +16,12 @@ function run (rule: UploadCongestion, from: number, ms: number, rtt: (t: number)
   let t = from
   for (; t < from + ms; t += every) {
     const send = typeof options.sendBytesPerSecond === 'function' ? options.sendBytesPerSecond(t) : options.sendBytesPerSecond ?? 0
-    // what the budget would grant: what the node wants to send, within the current rate
-    const granted = Math.min(send, rule.rate(t, cap)) * every / 1000
+    // what the budget would grant: what the node wants to send, within the current rate;
+    // wanting more than that means takes wait (the limit binds)
+    const rate = rule.rate(t, cap)
+    const granted = Math.min(send, rate) * every / 1000
     if (granted > 0) rule.recordUpload(granted, t)
-    rule.recordRoundTrip(rtt(t), t, cap)
+    rule.recordRoundTrip(rtt(t), t, cap, send > rate)
   }
   return t
 }
@@ -122,14 +124,24 @@ describe('upload congestion rule', () => {
     assert.equal(r.state(t, cap).mode, 'cap')
   })
 
-  it('with no cap, lets go once the reduced rate is twice what is sent (the limit no longer binds)', () => {
-    const r = rule()
+  it('with no cap, lets go once no upload waited for the reduced rate for releaseAfterMs (the limit no longer binds)', () => {
+    const r = rule({ releaseAfterMs: 5_000 })
     let t = run(r, 0, 3_000, () => 20, { sendBytesPerSecond: 400 * KiB })
     t = run(r, t, 1_500, () => 300, { sendBytesPerSecond: 400 * KiB })
     assert.equal(r.state(t, Infinity).mode, 'backoff')
+    const decreasedAt = t - 500
     // the peers ask for little now: 20 KiB/s, far below the reduced rate
-    t = run(r, t, 3_000, () => 20, { sendBytesPerSecond: 20 * KiB })
+    t = run(r, t, 4_000, () => 20, { sendBytesPerSecond: 20 * KiB })
+    assert.ok(t < decreasedAt + 5_000)
+    assert.ok(r.rate(t, Infinity) < Infinity, 'not within 5 s of the decrease')
+    t = run(r, t, 1_000, () => 20, { sendBytesPerSecond: 20 * KiB })
     assert.equal(r.rate(t, Infinity), Infinity)
+    // while uploads keep waiting for the rate, it stays however low the queue is
+    const s = rule({ releaseAfterMs: 5_000, increaseSharePerSecond: 0, minIncreaseBytesPerSecond: 1 })
+    t = run(s, 0, 3_000, () => 20, { sendBytesPerSecond: 400 * KiB })
+    t = run(s, t, 1_500, () => 300, { sendBytesPerSecond: 400 * KiB })
+    t = run(s, t, 30_000, () => 20, { sendBytesPerSecond: 400 * KiB })
+    assert.equal(s.state(t, Infinity).mode, 'backoff')
   })
 
   it('keeps a backoff while the node sends at the reduced rate and the queue stays near the target', () => {
@@ -227,7 +239,7 @@ describe('upload congestion rule', () => {
       [{ maxDecreaseFactor: 1 }, 'maxDecreaseFactor must be between 0 and 1 (exclusive), got 1'],
       [{ increaseSharePerSecond: -0.1 }, 'got -0.1'],
       [{ minIncreaseBytesPerSecond: 0 }, 'minIncreaseBytesPerSecond'],
-      [{ releaseFactor: 0.5 }, 'releaseFactor must be a number ≥ 1, got 0.5'],
+      [{ releaseAfterMs: -1 }, 'releaseAfterMs must be a non-negative number of ms, got -1'],
       [{ sentWindowMs: 0 }, 'sentWindowMs'],
       [{ staleMs: Infinity }, 'staleMs must be a positive number of ms, got Infinity']
     ]

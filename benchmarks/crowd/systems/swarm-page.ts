@@ -43,7 +43,10 @@ window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<Vi
       startMs: startedMs,
       duplicateBytes: stats.duplicateBytes,
       connections: stats.connections,
-      peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length
+      peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length,
+      // what the upload rule measured and did while this visitor downloaded (backoffs, round trips)
+      uploadCongestion: swarm.upload.congestion(),
+      uploadProbe: swarm.uploadProbe?.stats()
     } as VisitorResult
   } catch (err) {
     return failedVisit('swarm', visitor, started, err)
