@@ -11,16 +11,22 @@
  *   with a quiet uplink keeps the base delay honest, which the pings taken during an upload,
  *   with the queue already filling, cannot give;
  * - every `retryMs` until a first ping succeeds (e.g. while no relay is reserved yet).
- * A failed or timed-out ping is no sample: a lost relay must not read as a full queue.
+ * A failed or timed-out ping is no sample: a lost relay must not read as a full queue. Nor is
+ * a ping answered while the event loop was busy (a task posted right after it waited more
+ * than `maxTaskDelayMs`): then the round trip measured the CPU, not the link — 20 tabs on 2
+ * cores saw 2 s round trips to a relay over loopback. A starved tab thus falls back to the cap
+ * rather than throttling for a queue that is not there.
  */
 import { defaultLogger } from '@libp2p/logger'
 import {
   DEFAULT_PROBE_ACTIVE_WINDOW_MS,
   DEFAULT_PROBE_IDLE_INTERVAL_MS,
   DEFAULT_PROBE_INTERVAL_MS,
+  DEFAULT_PROBE_MAX_TASK_DELAY_MS,
   DEFAULT_PROBE_RETRY_MS,
   DEFAULT_PROBE_TIMEOUT_MS
 } from './constants.ts'
+import { taskDelay } from './task-delay.ts'
 import type { UploadBudget } from './upload-budget.ts'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 
@@ -35,6 +41,8 @@ export interface CongestionProbeInit {
   retryMs?: number
   /** A ping is given up after this long, ms; default 10 000. */
   timeoutMs?: number
+  /** A ping answered while the event loop lagged more than this is no sample, ms; default 25; Infinity = keep all. */
+  maxTaskDelayMs?: number
 }
 
 export interface CongestionProbeComponents {
@@ -42,6 +50,8 @@ export interface CongestionProbeComponents {
   ping (options: { signal: AbortSignal }): Promise<number>
   /** Where samples go, and whose grants say the node uploads. */
   budget: Pick<UploadBudget, 'recordRoundTrip' | 'onUpload'>
+  /** How long a task posted now waits, ms; default a MessageChannel round (`task-delay.ts`). */
+  taskDelay?: () => Promise<number>
   logger?: ComponentLogger
 }
 
@@ -52,6 +62,10 @@ export interface CongestionProbeStats {
   samples: number
   /** Pings that failed or timed out. */
   failures: number
+  /** Pings answered while the event loop was busy (more than `maxTaskDelayMs`): no sample. */
+  busy: number
+  /** The event-loop delay measured after the latest answered ping, ms. */
+  lastTaskDelayMs: number | undefined
   /** The latest sample, ms. */
   lastRoundTripMs: number | undefined
   /** Whether the node counts as uploading now (the probe pings every interval). */
@@ -82,7 +96,8 @@ function resolveInit (init: CongestionProbeInit): ResolvedInit {
     activeWindowMs: checkMs('activeWindowMs', init.activeWindowMs ?? DEFAULT_PROBE_ACTIVE_WINDOW_MS),
     idleIntervalMs: checkMs('idleIntervalMs', init.idleIntervalMs ?? DEFAULT_PROBE_IDLE_INTERVAL_MS, true),
     retryMs: checkMs('retryMs', init.retryMs ?? DEFAULT_PROBE_RETRY_MS),
-    timeoutMs: checkMs('timeoutMs', init.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS)
+    timeoutMs: checkMs('timeoutMs', init.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS),
+    maxTaskDelayMs: checkMs('maxTaskDelayMs', init.maxTaskDelayMs ?? DEFAULT_PROBE_MAX_TASK_DELAY_MS, true)
   }
 }
 
@@ -92,6 +107,8 @@ class RelayCongestionProbe implements CongestionProbe {
   readonly #idleInterval: number
   readonly #retry: number
   readonly #timeout: number
+  readonly #maxTaskDelay: number
+  readonly #taskDelay: () => Promise<number>
   readonly #components: CongestionProbeComponents
   readonly #log: Logger
   #started = false
@@ -104,7 +121,9 @@ class RelayCongestionProbe implements CongestionProbe {
   #pings = 0
   #samples = 0
   #failures = 0
+  #busy = 0
   #lastRoundTrip: number | undefined
+  #lastTaskDelay: number | undefined
 
   constructor (init: ResolvedInit, components: CongestionProbeComponents) {
     this.#interval = init.intervalMs
@@ -112,6 +131,8 @@ class RelayCongestionProbe implements CongestionProbe {
     this.#idleInterval = init.idleIntervalMs
     this.#retry = init.retryMs
     this.#timeout = init.timeoutMs
+    this.#maxTaskDelay = init.maxTaskDelayMs
+    this.#taskDelay = components.taskDelay ?? taskDelay
     this.#components = components
     this.#log = (components.logger ?? defaultLogger()).forComponent('swarmsite:upload:probe')
   }
@@ -136,7 +157,7 @@ class RelayCongestionProbe implements CongestionProbe {
   }
 
   stats (): CongestionProbeStats {
-    return { pings: this.#pings, samples: this.#samples, failures: this.#failures, lastRoundTripMs: this.#lastRoundTrip, active: this.#active() }
+    return { pings: this.#pings, samples: this.#samples, failures: this.#failures, busy: this.#busy, lastRoundTripMs: this.#lastRoundTrip, lastTaskDelayMs: this.#lastTaskDelay, active: this.#active() }
   }
 
   #active (): boolean {
@@ -176,9 +197,18 @@ class RelayCongestionProbe implements CongestionProbe {
     try {
       const ms = await this.#components.ping({ signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.#timeout)]) })
       if (controller.signal.aborted) return
-      this.#components.budget.recordRoundTrip(ms) // throws RangeError on a bad value: a failure below
-      this.#samples++
-      this.#lastRoundTrip = ms
+      // the answer waited in the event loop about as long as a task posted now will
+      const lag = this.#maxTaskDelay === Infinity ? 0 : await this.#taskDelay()
+      if (controller.signal.aborted) return
+      this.#lastTaskDelay = lag
+      if (lag > this.#maxTaskDelay) {
+        this.#busy++
+        this.#log.trace('round trip of %d ms dropped: the event loop lagged %d ms', ms, Math.round(lag))
+      } else {
+        this.#components.budget.recordRoundTrip(ms) // throws RangeError on a bad value: a failure below
+        this.#samples++
+        this.#lastRoundTrip = ms
+      }
     } catch (err: any) {
       if (controller.signal.aborted) return
       this.#failures++

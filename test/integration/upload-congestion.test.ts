@@ -153,7 +153,7 @@ describe('upload congestion rule on shaped links (veth + tbf in network namespac
     const c = run.last.congestion!
     const line = `# ${name}: rate min ${Math.round(Math.min(...rates) / KiB)} KiB/s, at cap in ${rates.filter(r => r === CAP).length}/${rates.length} polls; ` +
       `base ${String(c.baseDelayMs)} ms, max rtt ${String(c.maxRoundTripMs)} ms, backoffs ${String(c.backoffs)}, lowest ${c.lowestBytesPerSecond === 'Infinity' ? 'none' : `${Math.round(Number(c.lowestBytesPerSecond) / KiB)} KiB/s`}, ` +
-      `samples ${String(c.samples)}, uploaded ${Math.round(run.last.uploaded / KiB)} KiB; fetches ${run.results.map(r => `${Math.round(r.elapsedMs)} ms`).join(', ')}\n`
+      `samples ${String(c.samples)} (${String(run.last.probe?.busy)} dropped for a busy event loop), uploaded ${Math.round(run.last.uploaded / KiB)} KiB; fetches ${run.results.map(r => `${Math.round(r.elapsedMs)} ms`).join(', ')}\n`
     process.stdout.write(line)
     if (process.env.SWARMSITE_UPLOAD_TRACE === '1') {
       for (const p of run.polls) {

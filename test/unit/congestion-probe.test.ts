@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as delay } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import { congestionProbe } from '../../src/content/congestion-probe.ts'
+import { taskDelay } from '../../src/content/task-delay.ts'
 import { uploadBudget } from '../../src/content/upload-budget.ts'
 import { waitFor } from '../helpers/wait.ts'
 import type { CongestionProbeInit } from '../../src/content/congestion-probe.ts'
@@ -97,6 +98,28 @@ describe('congestionProbe', () => {
     probe.stop()
   })
 
+  it('drops a round trip measured while the event loop was busy (the CPU, not the link)', async () => {
+    const budget = uploadBudget({ saveData: false })
+    const lags = [80, 3, 200, 1]
+    const { ping } = fakePing(() => 40)
+    const probe = congestionProbe({ ...FAST, idleIntervalMs: 10, maxTaskDelayMs: 25 })({ ping, budget, taskDelay: async () => lags.shift() ?? 1 })
+    probe.start()
+    await waitFor('four answered pings', () => probe.stats().busy + probe.stats().samples >= 4, 2_000)
+    probe.stop()
+    const stats = probe.stats()
+    assert.equal(stats.busy, 2, 'lags of 80 and 200 ms > 25 ms')
+    assert.ok(stats.samples >= 2)
+    assert.equal(budget.congestion()!.samples, stats.samples)
+    assert.equal(stats.failures, 0)
+    // and the real measure: an idle loop waits far less than 25 ms, a blocked one more
+    const quiet = await taskDelay()
+    assert.ok(quiet >= 0 && quiet < 25, `idle loop: ${quiet} ms`)
+    const pending = taskDelay()
+    const until = performance.now() + 60
+    while (performance.now() < until) { /* keep the loop busy for 60 ms */ }
+    assert.ok(await pending >= 50, 'a task posted before 60 ms of blocking waited for them')
+  })
+
   it('gives up a ping after timeoutMs without a sample', async () => {
     const budget = uploadBudget({ saveData: false })
     const signals: AbortSignal[] = []
@@ -154,7 +177,8 @@ describe('congestionProbe', () => {
       [{ activeWindowMs: Number.NaN }, 'activeWindowMs must be a positive number of ms, got NaN'],
       [{ idleIntervalMs: -1 }, 'idleIntervalMs must be a positive number of ms, got -1'],
       [{ retryMs: Infinity }, 'retryMs must be a positive number of ms, got Infinity'],
-      [{ timeoutMs: -5 }, 'timeoutMs must be a positive number of ms, got -5']
+      [{ timeoutMs: -5 }, 'timeoutMs must be a positive number of ms, got -5'],
+      [{ maxTaskDelayMs: 0 }, 'maxTaskDelayMs must be a positive number of ms, got 0']
     ] as Array<[CongestionProbeInit, string]>) {
       assert.throws(() => congestionProbe(init), (err: any) => err instanceof RangeError && err.message === text)
     }

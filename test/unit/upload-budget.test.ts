@@ -269,6 +269,33 @@ describe('uploadBudget congestion rule', () => {
     assert.equal(budget.congestion()!.mode, 'cap')
   })
 
+  it('keeps a backoff while takes wait for the reduced rate, lifts it once none has for 5 s', async () => {
+    const clock = fakeClock()
+    const cap = 2 * MiB
+    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: cap, burstBytes: 256 * KiB, now: clock.now })
+    samples(budget, clock, 20, 4)
+    for (let i = 0; i < 4; i++) {
+      await budget.take(256 * KiB)
+      clock.advance(500)
+    }
+    samples(budget, clock, 300, 3)
+    assert.equal(budget.congestion()!.mode, 'backoff')
+    // a big take leaves a debt; the next one waits for the rate
+    await budget.take(4 * MiB)
+    const controller = new AbortController()
+    const waiting = budget.take(1, { signal: controller.signal })
+    samples(budget, clock, 20, 12)
+    assert.equal(budget.congestion()!.mode, 'backoff', 'uploads wait for the rate: it binds')
+    assert.ok(budget.currentBytesPerSecond() < cap)
+    controller.abort()
+    await assert.rejects(waiting, { name: 'AbortError' })
+    samples(budget, clock, 20, 9)
+    assert.equal(budget.congestion()!.mode, 'backoff', 'not yet 5 s without a waiting take')
+    samples(budget, clock, 20, 2)
+    assert.equal(budget.congestion()!.mode, 'cap')
+    assert.equal(timers(), 0)
+  })
+
   it('drops credit saved up at the cap when it backs off (it would refill the queue)', async () => {
     const clock = fakeClock()
     const budget = uploadBudget({ saveData: false, burstBytes: MiB, now: clock.now })
