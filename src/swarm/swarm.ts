@@ -97,7 +97,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     this.init = init
     this.scores = peerScores()
     this.upload = uploadBudget(init.upload)
-    this.uploadProbe = init.uploadProbe === false ? undefined : congestionProbe(init.uploadProbe)({ ping: relayPing(node), budget: this.upload })
+    this.uploadProbe = init.uploadProbe === false ? undefined : congestionProbe(init.uploadProbe)({ ping: relayPing(node), budget: this.upload, logger: node.libp2p.logger })
     for (const file of manifest.files) {
       this.files.set(file.path, file)
       for (const block of file.blocks) this.servable.add(CID.parse(block.cid).toString())
