@@ -13,9 +13,11 @@
  * - every `retryMs` until a first ping succeeds (e.g. while no relay is reserved yet).
  * A failed or timed-out ping is no sample: a lost relay must not read as a full queue. Nor is
  * a ping answered while the event loop was busy (a task posted right after it waited more
- * than `maxTaskDelayMs`): then the round trip measured the CPU, not the link — 20 tabs on 2
- * cores saw 2 s round trips to a relay over loopback. A starved tab thus falls back to the cap
- * rather than throttling for a queue that is not there.
+ * than `maxTaskDelayMs`): then the round trip measured this thread's CPU, not the link. What
+ * this thread cannot see still counts: a relay or a browser network process starved of CPU
+ * delays the answer too. In the benchmark's 20 tabs on 2 cores (round trips to the relay of
+ * up to 2 s over loopback) most of the delay was of that kind, and tabs backed off; on real
+ * visitors' machines the relay runs elsewhere.
  */
 import { defaultLogger } from '@libp2p/logger'
 import {
