@@ -24,20 +24,112 @@ export const DEFAULT_MAX_CHILDREN_PER_NODE_V1_2025 = 1024
 /** Content type of files whose extension is not in the built-in map. */
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
-/** Upload cap of a node, bytes per second; Infinity = no cap beyond the adaptive rule. */
+/** Upload cap of a node, bytes per second; Infinity = no cap: uploads at capacity unless the link congests. */
 export const DEFAULT_UPLOAD_MAX_BYTES_PER_SECOND = Infinity
-
-/** Share of the node's own measured download rate it may upload while downloading (0..1+). */
-export const DEFAULT_UPLOAD_WHILE_DOWNLOADING_SHARE = 0.5
-
-/** Upload rate a node keeps while downloading even when its download rate is low, bytes per second (64 KiB/s). */
-export const DEFAULT_UPLOAD_MIN_WHILE_DOWNLOADING_BYTES_PER_SECOND = 65_536
 
 /** Upload token bucket size, bytes (1 MiB): the most a node sends at once after being idle. */
 export const DEFAULT_UPLOAD_BURST_BYTES = 1_048_576
 
-/** Window over which the node's own download rate is measured, and how long "downloading" lasts after the last byte, ms. */
-export const DEFAULT_DOWNLOAD_RATE_WINDOW_MS = 1000
+/**
+ * Queueing delay the upload rule tolerates on this visitor's link before it backs off, ms.
+ * RFC 6817 (LEDBAT) caps its target at 100 ms; LEDBAT++ and Apple's background transfers
+ * use 60 ms. We take 60 ms: a page load makes several round trips in a row, so 100 ms per
+ * round trip would already be felt, while application-level pings over a loaded 2-core
+ * machine jitter by far less (measured: see the shaped-link test).
+ */
+export const DEFAULT_UPLOAD_TARGET_DELAY_MS = 60
+
+/**
+ * Lowest upload rate the congestion rule backs off to, bytes per second (32 KiB/s = 256
+ * kbit/s, below any broadband or mobile uplink): uploads never stop, so a swarm whose
+ * members all sit behind congested links still moves blocks. A lower cap wins.
+ */
+export const DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND = 32_768
+
+/**
+ * The base delay (the round trip with an empty queue) is the lowest sample of each of the
+ * last this many minutes, as RFC 6817's BASE_HISTORY: a minute that falls out forgets its
+ * low, so a new route with a longer round trip is learnt within 10 minutes (count).
+ */
+export const DEFAULT_UPLOAD_BASE_DELAY_BUCKETS = 10
+
+/** Length of one base-delay bucket, ms (one minute, as RFC 6817). */
+export const DEFAULT_UPLOAD_BASE_DELAY_BUCKET_MS = 60_000
+
+/**
+ * The current delay is the lowest of this many latest round-trip samples: one slow sample
+ * (a GC pause, a busy event loop, a retransmission) is not a queue (count).
+ */
+export const DEFAULT_UPLOAD_CURRENT_DELAY_SAMPLES = 3
+
+/** Samples older than this do not count towards the current delay, ms. */
+export const DEFAULT_UPLOAD_CURRENT_DELAY_MAX_AGE_MS = 5_000
+
+/**
+ * At most one decrease per this long, ms: a smaller rate shows in the round trips only once
+ * the queue built before it has drained, and the current-delay filter spans ~1.5 s of samples.
+ */
+export const DEFAULT_UPLOAD_DECREASE_INTERVAL_MS = 1_500
+
+/** Largest single decrease: the rate is multiplied by at least this (0..1). */
+export const DEFAULT_UPLOAD_MAX_DECREASE_FACTOR = 0.5
+
+/**
+ * Increase per second at zero queueing delay, as a share of the rate (10 %/s), and at least
+ * `DEFAULT_UPLOAD_MIN_INCREASE_BYTES_PER_SECOND` per second; scaled by how far below the
+ * target the queue is, as LEDBAT scales its window growth by the off-target share.
+ */
+export const DEFAULT_UPLOAD_INCREASE_SHARE_PER_SECOND = 0.1
+
+/** Smallest increase per second at zero queueing delay, bytes per second per second (16 KiB/s²). */
+export const DEFAULT_UPLOAD_MIN_INCREASE_BYTES_PER_SECOND = 16_384
+
+/**
+ * The reduced rate is lifted (back to the cap) once no upload had to wait for it for this
+ * long with the queue under half the target: the limit no longer binds, ms. Judged by
+ * waiting takes, not by bytes sent: at a low rate a 256 KiB block goes out every few
+ * seconds, and a byte count over a short window would read that as "nothing to send".
+ */
+export const DEFAULT_UPLOAD_RELEASE_AFTER_MS = 5_000
+
+/** What the node sent lately is measured over this window, ms. */
+export const DEFAULT_UPLOAD_SENT_WINDOW_MS = 2_000
+
+/**
+ * Without a round-trip sample for this long nobody measures the link (no probe, or idle),
+ * so the rule lets the cap apply again, ms. Longer than a probe's ping timeout plus interval.
+ */
+export const DEFAULT_UPLOAD_STALE_MS = 15_000
+
+/** While backing off, the token bucket holds at most this much of the reduced rate, ms: saved-up credit would refill the queue. */
+export const DEFAULT_UPLOAD_BACKOFF_BURST_MS = 250
+
+/** The congestion probe pings this often while the node uploads, ms. */
+export const DEFAULT_PROBE_INTERVAL_MS = 500
+
+/** The node counts as uploading (the probe pings) for this long after its last upload grant, ms. */
+export const DEFAULT_PROBE_ACTIVE_WINDOW_MS = 3_000
+
+/**
+ * While the node does not upload, the probe pings this rarely (ms, one base-delay bucket):
+ * so the base delay holds a round trip taken with an idle uplink when uploads start, which
+ * the pings taken during an upload (queue already filling) cannot give. Infinity = never.
+ */
+export const DEFAULT_PROBE_IDLE_INTERVAL_MS = 60_000
+
+/** Until a first ping has succeeded (e.g. no relay yet), the probe retries this often, ms. */
+export const DEFAULT_PROBE_RETRY_MS = 1_000
+
+/**
+ * A ping is no sample when a task posted right after its answer waited longer than this, ms:
+ * the event loop was busy (or the process starved of CPU), and the round trip measured that,
+ * not the link (20 tabs on 2 cores saw round trips to the relay of up to 2 s over loopback).
+ * Well below the 60 ms target; an idle loop answers in well under 1 ms.
+ */
+export const DEFAULT_PROBE_MAX_TASK_DELAY_MS = 25
+
+/** A probe ping not answered within this long is given up and not counted as a sample, ms. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 10_000
 
 /** Gossipsub topics of swarmsite start with this; the relay joins those (availability topic: `swarmsite/<siteId>/have/1`). */
 export const DEFAULT_HAVE_TOPIC_PREFIX = 'swarmsite/'

@@ -1,28 +1,26 @@
 /**
- * How fast a node may upload (serve blocks to other visitors): a token bucket whose rate
- * adapts to the node's own downloads.
+ * How fast a node may upload (serve blocks to other visitors): a token bucket whose rate is
+ * the cap (default Infinity: uploads at capacity) unless this visitor's own link congests.
  *
- * The adaptive rule: serving other visitors must never starve the user's own page loads. A
- * visitor's uplink is often much smaller than its downlink, and on many links (ADSL, cable,
- * mobile) a saturated uplink delays the ACKs and requests of the visitor's own downloads, so
- * they slow down too. So while the node is downloading (anything recorded with
- * `recordDownload` in the last ~1 s), uploads are limited to
- * `max(minWhileDownloadingBytesPerSecond, whileDownloadingShare × measured download rate)`,
- * and never above `maxBytesPerSecond`. The share ties uploads to what the link is actually
- * delivering; the floor keeps a node that downloads slowly (or has just started) serving
- * something, so swarms don't stall when everyone is loading at once. When the node is idle
- * only the hard cap applies. The download rate is the bytes recorded over the last window
- * (1 s) divided by the window, which is conservative at the start of a download (it errs
- * towards the user's own traffic).
+ * Serving other visitors must never make the user's own pages slow, but throttling on a
+ * guess costs the swarm its uploaders exactly when it needs them: in a flash crowd every
+ * visitor downloads slowly from a saturated origin, and a rule tied to the download rate
+ * (the old `max(64 KiB/s, ½ × download rate)`) kept each one near 64 KiB/s. The only
+ * evidence that uploads hurt the user is a queue on their link, which shows as round trips
+ * rising above their base; `recordRoundTrip` takes those samples (from a congestion probe,
+ * see `congestion-probe.ts`, or block round trips) and `upload-congestion.ts` turns them
+ * into a rate, LEDBAT-style. Without samples the cap applies.
  */
 import {
-  DEFAULT_DOWNLOAD_RATE_WINDOW_MS,
+  DEFAULT_UPLOAD_BACKOFF_BURST_MS,
   DEFAULT_UPLOAD_BURST_BYTES,
-  DEFAULT_UPLOAD_MAX_BYTES_PER_SECOND,
-  DEFAULT_UPLOAD_MIN_WHILE_DOWNLOADING_BYTES_PER_SECOND,
-  DEFAULT_UPLOAD_WHILE_DOWNLOADING_SHARE
+  DEFAULT_UPLOAD_MAX_BYTES_PER_SECOND
 } from './constants.ts'
 import { UploadDisabledError } from './errors.ts'
+import { UploadCongestion } from './upload-congestion.ts'
+import type { UploadCongestionInit, UploadCongestionState } from './upload-congestion.ts'
+
+export type { UploadCongestionInit, UploadCongestionState } from './upload-congestion.ts'
 
 export interface UploadBudgetInit {
   /** Hard cap, bytes per second; default Infinity (no cap). 0 = never upload. */
@@ -32,14 +30,10 @@ export interface UploadBudgetInit {
    * (`navigator.connection.saveData`, read each time) where there is one, else false.
    */
   saveData?: boolean
-  /** Share of the measured download rate that may be uploaded while downloading; default 0.5. */
-  whileDownloadingShare?: number
-  /** Upload rate allowed while downloading however slow the download, bytes per second; default 64 KiB/s. */
-  minWhileDownloadingBytesPerSecond?: number
   /** Bucket size, bytes; default 1 MiB. */
   burstBytes?: number
-  /** Window of the download rate measurement, ms; default 1000. */
-  downloadWindowMs?: number
+  /** The congestion rule's knobs (target delay, floor…); false = the cap only, whatever the link says. */
+  congestion?: UploadCongestionInit | false
   /** Clock in ms; default `performance.now()`. For tests. */
   now?: () => number
 }
@@ -54,8 +48,19 @@ export interface UploadBudget {
    * signal's reason on abort.
    */
   take (bytes: number, options?: { signal?: AbortSignal }): Promise<void>
-  /** Reports bytes the node itself downloaded (from peers or the origin), to adapt the rate. */
+  /**
+   * One round trip over this node's own access link, ms (a ping to its relay, a block round
+   * trip): the evidence the congestion rule works on. Throws RangeError unless a finite number ≥ 0.
+   */
+  recordRoundTrip (ms: number): void
+  /**
+   * Bytes the node itself downloaded. Kept so callers don't break; the rate no longer
+   * depends on it (see the module comment).
+   * @deprecated the congestion rule works on round trips: use `recordRoundTrip`
+   */
   recordDownload (bytes: number): void
+  /** Calls `listener` with the bytes of every granted take; returns the unsubscribe function. */
+  onUpload (listener: (bytes: number) => void): () => void
   /** Stops uploads: pending and new takes reject with UploadDisabledError until `resume()`. */
   pause (): void
   resume (): void
@@ -67,6 +72,8 @@ export interface UploadBudget {
   setMaxBytesPerSecond (bytesPerSecond: number): void
   /** The rate allowed now, bytes per second: 0 when disabled, Infinity when unlimited. */
   currentBytesPerSecond (): number
+  /** What the congestion rule knows (mode, base and current delay, backoffs…); undefined with `congestion: false`. */
+  congestion (): UploadCongestionState | undefined
   /** Total bytes granted by `take`. */
   uploaded (): number
 }
@@ -79,16 +86,15 @@ interface Waiter {
   onAbort: () => void
 }
 
-/** Bytes downloaded at about `t` (samples closer than this are merged). */
-interface Sample { t: number, bytes: number }
-const SAMPLE_MERGE_MS = 50
-
 function checkRate (name: string, value: number, allowInfinity: boolean): number {
-  if (Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
     throw new RangeError(`${name} must be a non-negative number, got ${value}`)
   }
   return value
 }
+
+/** Options of the old download-share rule; passing one is an error rather than silently ignored. */
+const REMOVED_OPTIONS = ['whileDownloadingShare', 'minWhileDownloadingBytesPerSecond', 'downloadWindowMs']
 
 function browserSaveData (): boolean {
   const connection = (globalThis as { navigator?: { connection?: { saveData?: unknown } } }).navigator?.connection
@@ -98,29 +104,28 @@ function browserSaveData (): boolean {
 class TokenBucketUploadBudget implements UploadBudget {
   #max: number
   readonly #saveData: boolean | undefined
-  readonly #share: number
-  readonly #min: number
   readonly #burst: number
-  readonly #window: number
   readonly #now: () => number
+  readonly #rule: UploadCongestion | undefined
   #paused = false
   #tokens: number
   #refilledAt: number
   #uploaded = 0
   readonly #queue: Waiter[] = []
+  readonly #listeners = new Set<(bytes: number) => void>()
+  /** A take had to wait since the last round-trip sample: the rate binds. */
+  #waited = false
   #timer: ReturnType<typeof setTimeout> | undefined
-  readonly #samples: Sample[] = []
-  #lastDownloadAt = -Infinity
 
   constructor (init: UploadBudgetInit) {
+    for (const name of REMOVED_OPTIONS) {
+      if (name in init) throw new TypeError(`the upload option ${name} was removed: uploads now back off only when the link congests (see congestion.minBytesPerSecond and congestion.targetDelayMs)`)
+    }
     this.#max = checkRate('maxBytesPerSecond', init.maxBytesPerSecond ?? DEFAULT_UPLOAD_MAX_BYTES_PER_SECOND, true)
     this.#saveData = init.saveData
-    this.#share = checkRate('whileDownloadingShare', init.whileDownloadingShare ?? DEFAULT_UPLOAD_WHILE_DOWNLOADING_SHARE, false)
-    this.#min = checkRate('minWhileDownloadingBytesPerSecond', init.minWhileDownloadingBytesPerSecond ?? DEFAULT_UPLOAD_MIN_WHILE_DOWNLOADING_BYTES_PER_SECOND, true)
     this.#burst = checkRate('burstBytes', init.burstBytes ?? DEFAULT_UPLOAD_BURST_BYTES, false)
-    this.#window = checkRate('downloadWindowMs', init.downloadWindowMs ?? DEFAULT_DOWNLOAD_RATE_WINDOW_MS, false)
-    if (this.#burst <= 0) throw new RangeError('burstBytes must be positive')
-    if (this.#window <= 0) throw new RangeError('downloadWindowMs must be positive')
+    if (this.#burst <= 0) throw new RangeError(`burstBytes must be positive, got ${this.#burst}`)
+    this.#rule = init.congestion === false ? undefined : new UploadCongestion(init.congestion)
     this.#now = init.now ?? (() => performance.now())
     this.#tokens = this.#burst
     this.#refilledAt = this.#now()
@@ -165,21 +170,32 @@ class TokenBucketUploadBudget implements UploadBudget {
       }
       signal?.addEventListener('abort', waiter.onAbort, { once: true })
       this.#queue.push(waiter)
+      this.#waited = true
       this.#schedule()
     })
   }
 
-  recordDownload (bytes: number): void {
-    if (!Number.isFinite(bytes) || bytes <= 0) return
+  recordRoundTrip (ms: number): void {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`roundTripMs must be a finite number ≥ 0, got ${ms}`)
+    if (this.#rule === undefined) return
     const now = this.#now()
-    // credit the time before this download at the rate that applied then
+    // credit the time before this sample at the rate that applied then
     this.#refill(now)
-    const last = this.#samples.at(-1)
-    if (last != null && now - last.t < SAMPLE_MERGE_MS) last.bytes += bytes
-    else this.#samples.push({ t: now, bytes })
-    this.#lastDownloadAt = now
-    this.#prune(now)
-    // the rate changed; a sleeping waiter's wake-up time is rechecked when it fires
+    this.#rule.recordRoundTrip(ms, now, this.#max, this.#waited || this.#queue.length > 0)
+    this.#waited = false
+    this.#clampTokens(now)
+    // the rate may have changed either way: grant or re-time the waiters
+    this.#drain()
+  }
+
+  recordDownload (bytes: number): void {
+    // deprecated: the rate no longer follows the node's own downloads
+    void bytes
+  }
+
+  onUpload (listener: (bytes: number) => void): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
   }
 
   pause (): void {
@@ -205,6 +221,10 @@ class TokenBucketUploadBudget implements UploadBudget {
     return this.#rateAt(this.#now())
   }
 
+  congestion (): UploadCongestionState | undefined {
+    return this.#rule?.state(this.#now(), this.#max)
+  }
+
   uploaded (): number {
     return this.#uploaded
   }
@@ -215,22 +235,22 @@ class TokenBucketUploadBudget implements UploadBudget {
     return new UploadDisabledError(`uploads are disabled: ${why}`)
   }
 
-  /** Whether the node counts as downloading at `t`. */
-  #downloadingAt (t: number): boolean {
-    return t - this.#lastDownloadAt < this.#window
-  }
-
   /** The allowed upload rate at `t` (ignores pause/Save-Data). */
   #rateAt (t: number): number {
-    if (!this.#downloadingAt(t)) return this.#max
-    let recent = 0
-    for (const s of this.#samples) if (t - s.t < this.#window) recent += s.bytes
-    const downloadRate = recent / (this.#window / 1000)
-    return Math.min(this.#max, Math.max(this.#min, this.#share * downloadRate))
+    return this.#rule?.rate(t, this.#max) ?? this.#max
   }
 
-  #prune (now: number): void {
-    while (this.#samples.length > 0 && now - this.#samples[0]!.t >= this.#window) this.#samples.shift()
+  /**
+   * Bucket size at `t`: while backing off, a fraction of a second of the reduced rate, since
+   * credit saved up at the cap would go straight into the queue the backoff is draining.
+   */
+  #bucketAt (t: number): number {
+    if (this.#rule === undefined || !this.#rule.backingOff(t, this.#max)) return this.#burst
+    return Math.min(this.#burst, Math.max(1, this.#rateAt(t) * DEFAULT_UPLOAD_BACKOFF_BURST_MS / 1000))
+  }
+
+  #clampTokens (t: number): void {
+    this.#tokens = Math.min(this.#tokens, this.#bucketAt(t))
   }
 
   /** Adds the tokens earned since the last refill. */
@@ -238,28 +258,35 @@ class TokenBucketUploadBudget implements UploadBudget {
     const from = this.#refilledAt
     if (now <= from) return
     this.#refilledAt = now
-    // a download that ended in between: its reduced rate until then, the idle rate after
-    const downloadEnd = this.#lastDownloadAt + this.#window
-    const split = this.#downloadingAt(from) && downloadEnd < now ? downloadEnd : from
-    this.#add(this.#rateAt(from), split - from)
-    this.#add(this.#rateAt(now), now - split)
-    this.#prune(now)
+    // a backoff that went stale in between: its rate until then, the cap after
+    const change = this.#rule?.nextChangeAt()
+    const split = change !== undefined && change > from && change < now ? change : from
+    this.#add(this.#rateAt(from), split - from, this.#bucketAt(from))
+    this.#add(this.#rateAt(now), now - split, this.#bucketAt(now))
   }
 
-  #add (rate: number, ms: number): void {
+  #add (rate: number, ms: number, bucket: number): void {
     if (ms <= 0) return
-    if (rate === Infinity) this.#tokens = this.#burst
-    else this.#tokens = Math.min(this.#burst, this.#tokens + rate * ms / 1000)
+    if (rate === Infinity) this.#tokens = bucket
+    else this.#tokens = Math.min(bucket, this.#tokens + rate * ms / 1000)
   }
 
   /** A take waits for its bytes, or for a full bucket when it is bigger than the bucket. */
   #grantable (bytes: number): boolean {
-    return this.#tokens >= Math.min(bytes, this.#burst)
+    return this.#tokens >= Math.min(bytes, this.#bucketAt(this.#now()))
   }
 
   #grant (bytes: number): void {
     this.#tokens -= bytes
     this.#uploaded += bytes
+    this.#rule?.recordUpload(bytes, this.#now())
+    for (const listener of this.#listeners) {
+      try {
+        listener(bytes)
+      } catch {
+        // a listener's failure is its own; the grant stands
+      }
+    }
   }
 
   /** Grants waiters in order while tokens last, then sleeps until the next could go. */
@@ -286,10 +313,11 @@ class TokenBucketUploadBudget implements UploadBudget {
     if (head == null) return
     const now = this.#now()
     const rate = this.#rateAt(now)
-    const missing = Math.min(head.bytes, this.#burst) - this.#tokens
+    const missing = Math.min(head.bytes, this.#bucketAt(now)) - this.#tokens
     let wait = rate > 0 ? missing / rate * 1000 : Infinity
-    // the rate goes up when the download window ends: look again then
-    if (this.#downloadingAt(now)) wait = Math.min(wait, this.#lastDownloadAt + this.#window - now)
+    // a backoff that goes stale lets the cap apply again: look again then
+    const change = this.#rule?.nextChangeAt()
+    if (change !== undefined && change > now) wait = Math.min(wait, change - now)
     if (wait === Infinity) return // no rate and no change coming (cannot happen while enabled)
     this.#timer = setTimeout(() => {
       this.#timer = undefined
@@ -310,7 +338,7 @@ class TokenBucketUploadBudget implements UploadBudget {
   }
 }
 
-/** A node's upload budget; see the module comment for the adaptive rule. */
+/** A node's upload budget; see the module comment for the rule. */
 export function uploadBudget (init: UploadBudgetInit = {}): UploadBudget {
   return new TokenBucketUploadBudget(init)
 }

@@ -31,3 +31,9 @@ export class ConnectionLimitError extends Error {
   static override name = 'ConnectionLimitError'
   override name = 'ConnectionLimitError'
 }
+
+/** No relay holds a reservation for this node (yet): nothing to ping over the node's own link. */
+export class NoRelayReservationError extends Error {
+  static override name = 'NoRelayReservationError'
+  override name = 'NoRelayReservationError'
+}

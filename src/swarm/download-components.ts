@@ -69,7 +69,6 @@ export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComp
     fetch: ctx.fetch ?? globalThis.fetch.bind(globalThis),
     scores: ctx.scores,
     onBlock: (arrival) => {
-      if (arrival.source !== 'store') core.upload.recordDownload(arrival.bytes)
       ctx.counters.arrived(arrival)
       ctx.onBlock(arrival)
     },

@@ -8,6 +8,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
+import { congestionProbe } from '../content/congestion-probe.ts'
 import { ContentCore } from '../content/core.ts'
 import { createIndexedDbBlockstore } from '../content/blockstore/indexeddb.ts'
 import { createMemoryBlockstore } from '../content/blockstore/memory.ts'
@@ -22,10 +23,12 @@ import { InvalidConfigError } from '../node/errors.ts'
 import { createSwarmNode } from '../node/swarm-node.ts'
 import { INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
 import { downloadComponents } from './download-components.ts'
+import { relayPing } from './relay-ping.ts'
 import { SwarmCounters } from './counters.ts'
 import type { SwarmEvents, SwarmStats } from './events.ts'
 import type { Availability, AvailabilityInit } from '../content/availability/index.ts'
 import type { SwarmBlockstore } from '../content/blockstore/interface.ts'
+import type { CongestionProbe, CongestionProbeInit } from '../content/congestion-probe.ts'
 import type { BlockExchange, BlockExchangeInit } from '../content/exchange/block-exchange.ts'
 import type { FileDownloadInit } from '../content/fetch/file-download.ts'
 import type { PeerScores } from '../content/fetch/peer-scores.ts'
@@ -43,6 +46,8 @@ export interface SwarmInit extends SwarmNodeInit {
   blockstore?: SwarmBlockstore
   /** Upload budget; `saveData` defaults to the browser's Data Saver setting. */
   upload?: UploadBudgetInit
+  /** Pings the relay while uploading, so the upload budget backs off when this link congests; false = no probe. */
+  uploadProbe?: CongestionProbeInit | false
   /** A block peers leave undelivered this long is asked elsewhere or of the origin; default 1500 ms. */
   blockDeadlineMs?: number
   /** Scheduler knobs (pipelining depth, origin runs, fast-origin threshold, connections...). */
@@ -65,6 +70,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   readonly node: SwarmNode
   readonly manifest: Manifest
   readonly core: ContentCore
+  /** Feeds the upload budget with round trips over this node's link; undefined with `uploadProbe: false`. */
+  readonly uploadProbe: CongestionProbe | undefined
   private readonly scores: PeerScores
   private readonly files = new Map<string, ManifestFile>()
   private readonly init: SwarmInit
@@ -93,6 +100,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       provide: async (cid, options) => { await node.provide(cid, options) },
       findProviders: (cid, options) => node.findProviders(cid, options)
     })
+    this.uploadProbe = init.uploadProbe === false ? undefined : congestionProbe(init.uploadProbe)({ ping: relayPing(node), budget: this.core.upload, logger: node.libp2p.logger })
     this.core.addEventListener('block:uploaded', (evt) => {
       this.counters.uploaded(evt.detail.peer, evt.detail.bytes)
       this.safeDispatchEvent('block:uploaded', { detail: evt.detail })
@@ -127,6 +135,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       await this.storeOpen
       await this.node.start()
       await this.core.start()
+      this.uploadProbe?.start()
     } catch (err) {
       this.phase = 'stopped'
       throw err
@@ -143,6 +152,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     for (const controller of this.fetches) controller.abort(new SwarmNotStartedError('the swarm stopped'))
     this.fetches.clear()
     this.nodeUp = false
+    this.uploadProbe?.stop()
     await this.core.stop()
     await this.node.stop()
     await this.storeOpen?.catch(() => {})

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { ROOT } from './relay-process.ts'
-import type { SwarmStats } from '../../src/index.ts'
+import type { CongestionProbeInit, CongestionProbeStats, SwarmStats } from '../../src/index.ts'
 
 export interface PeerProcessConfig {
   bootstrap: string[]
@@ -11,6 +11,22 @@ export interface PeerProcessConfig {
   seedDir?: string
   serve?: 'honest' | 'corrupt' | 'stall'
   blockDeadlineMs?: number
+  /** Upload cap (null = Infinity, the default). */
+  upload?: { maxBytesPerSecond?: number | null }
+  uploadProbe?: CongestionProbeInit
+}
+
+/** What the `upload` command answers; "Infinity" stands for Infinity (JSON has none). */
+export interface UploadState {
+  bytesPerSecond: number | 'Infinity'
+  uploaded: number
+  congestion: Record<string, number | string | undefined> | undefined
+  probe: CongestionProbeStats | undefined
+}
+
+export interface PeerProcessOptions {
+  /** A command prefix that runs the process elsewhere, e.g. `nsenter --net=… --` (a namespace). */
+  enter?: string[]
 }
 
 export interface FetchResult {
@@ -27,11 +43,15 @@ export interface PeerProcess {
   peerId: string
   fetch(path: string, range?: string): Promise<FetchResult>
   stats(): Promise<{ stats: SwarmStats, events: Array<{ type: string, detail: any }> }>
+  /** The upload budget's rate, congestion state and probe stats. */
+  upload(): Promise<UploadState>
   stop(): Promise<void>
 }
 
-export async function startPeerProcess (config: PeerProcessConfig, timeoutMs = 60_000): Promise<PeerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'test/helpers/swarm-peer.ts'), JSON.stringify(config)], {
+export async function startPeerProcess (config: PeerProcessConfig, timeoutMs = 60_000, options: PeerProcessOptions = {}): Promise<PeerProcess> {
+  const argv = [process.execPath, join(ROOT, 'test/helpers/swarm-peer.ts'), JSON.stringify(config)]
+  const enter = options.enter ?? []
+  const child = spawn(enter[0] ?? argv[0]!, [...enter.slice(1), ...(enter.length > 0 ? argv : argv.slice(1))], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe']
   })
@@ -83,6 +103,7 @@ export async function startPeerProcess (config: PeerProcessConfig, timeoutMs = 6
     peerId,
     fetch: async (path, range) => call('fetch', { path, range }),
     stats: async () => call('stats'),
+    upload: async () => call('upload'),
     async stop () {
       if (child.exitCode != null) return
       await call('stop', {}, 15_000).catch(() => {})

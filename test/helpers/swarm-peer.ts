@@ -1,17 +1,18 @@
 /**
  * A swarm visitor as its own Node process, for integration tests: `node swarm-peer.ts '<json>'`.
  * Config: { bootstrap, manifest (URL), seedDir?, serve?: 'honest' | 'corrupt' | 'stall',
- * blockDeadlineMs? }. With `seedDir` it imports the manifest's files from disk first. 'corrupt'
+ * blockDeadlineMs?, upload?: { maxBytesPerSecond? } (null = Infinity), uploadProbe?: CongestionProbeInit }. With `seedDir` it imports the manifest's files from disk first. 'corrupt'
  * flips a byte in every block it serves and 'stall' never answers: misbehaving peers as a
  * faulty or hostile implementation would be. Commands arrive as JSON lines on stdin
- * ({ id, cmd: 'fetch' | 'stats' | 'stop', path?, range? }); each gets one JSON line on stdout.
+ * ({ id, cmd: 'fetch' | 'stats' | 'upload' | 'stop', path?, range? }); each gets one JSON line on stdout
+ * ('upload': the budget's rate and congestion state and the probe's stats; Infinity as "Infinity").
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { createMemoryBlockstore, createSwarm } from '../../src/index.ts'
-import type { SwarmBlockstore } from '../../src/index.ts'
+import type { CongestionProbeInit, SwarmBlockstore } from '../../src/index.ts'
 
 interface PeerConfig {
   bootstrap: string[]
@@ -19,6 +20,8 @@ interface PeerConfig {
   seedDir?: string
   serve?: 'honest' | 'corrupt' | 'stall'
   blockDeadlineMs?: number
+  upload?: { maxBytesPerSecond?: number | null }
+  uploadProbe?: CongestionProbeInit
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as PeerConfig
@@ -56,7 +59,9 @@ const swarm = await createSwarm({
   iceServers: [],
   dhtServerAfterMs: 300,
   blockstore: misbehaving(createMemoryBlockstore(), config.serve),
-  ...(config.blockDeadlineMs != null ? { blockDeadlineMs: config.blockDeadlineMs } : {})
+  ...(config.blockDeadlineMs != null ? { blockDeadlineMs: config.blockDeadlineMs } : {}),
+  ...(config.upload != null ? { upload: { saveData: false, maxBytesPerSecond: config.upload.maxBytesPerSecond ?? Infinity } } : {}),
+  ...(config.uploadProbe != null ? { uploadProbe: config.uploadProbe } : {})
 })
 swarm.addEventListener('peer:banned', (evt) => { events.push({ type: 'peer:banned', detail: { peer: evt.detail.peer.toString(), reason: evt.detail.reason } }) })
 await swarm.start()
@@ -89,6 +94,9 @@ for await (const line of lines) {
       out({ id, ok: true, status: response.status, headers: Object.fromEntries(response.headers), sha256: hash.digest('hex'), length, firstByteMs, elapsedMs: performance.now() - started, stats: swarm.stats() })
     } else if (cmd === 'stats') {
       out({ id, ok: true, stats: swarm.stats(), events })
+    } else if (cmd === 'upload') {
+      const state = { bytesPerSecond: swarm.upload.currentBytesPerSecond(), uploaded: swarm.upload.uploaded(), congestion: swarm.upload.congestion(), probe: swarm.uploadProbe?.stats() }
+      process.stdout.write(JSON.stringify({ id, ok: true, ...state }, (_key, value) => value === Infinity ? 'Infinity' : value) + '\n')
     } else if (cmd === 'stop') {
       await swarm.stop()
       out({ id, ok: true })

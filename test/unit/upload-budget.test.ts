@@ -208,96 +208,165 @@ describe('uploadBudget', () => {
     assert.throws(() => budget.setMaxBytesPerSecond(-1), RangeError)
     assert.throws(() => uploadBudget({ maxBytesPerSecond: -5 }), RangeError)
     assert.throws(() => uploadBudget({ burstBytes: 0 }), RangeError)
-    assert.throws(() => uploadBudget({ whileDownloadingShare: Number.NaN }), RangeError)
+    assert.throws(() => uploadBudget({ burstBytes: Number.NaN }), /burstBytes must be a non-negative number, got NaN/)
+    assert.throws(() => { budget.recordRoundTrip(Number.NaN) }, (err: any) => err instanceof RangeError && /roundTripMs .* got NaN/.test(err.message))
+    assert.throws(() => { budget.recordRoundTrip(-3) }, /got -3/)
+    assert.throws(() => uploadBudget({ congestion: { targetDelayMs: -1 } }), /targetDelayMs must be a positive number of ms, got -1/)
+    for (const removed of ['whileDownloadingShare', 'minWhileDownloadingBytesPerSecond', 'downloadWindowMs']) {
+      assert.throws(() => uploadBudget({ [removed]: 1 } as any), (err: any) => err instanceof TypeError && err.message.includes(removed), `${removed} is refused, not ignored`)
+    }
   })
 })
 
-describe('uploadBudget adaptive rule', () => {
-  it('limits uploads to a share of the measured download rate while downloading', () => {
-    const clock = fakeClock()
-    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: 10 * MiB, now: clock.now })
-    assert.equal(budget.currentBytesPerSecond(), 10 * MiB, 'idle: the cap')
-    budget.recordDownload(2 * MiB)
-    assert.equal(budget.currentBytesPerSecond(), MiB, '2 MiB in the last second: half of 2 MiB/s')
-    clock.advance(500)
-    budget.recordDownload(2 * MiB)
-    assert.equal(budget.currentBytesPerSecond(), 2 * MiB, '4 MiB in the last second')
-    clock.advance(600)
-    assert.equal(budget.currentBytesPerSecond(), MiB, 'the first 2 MiB left the window')
-    clock.advance(400)
-    assert.equal(budget.currentBytesPerSecond(), 10 * MiB, 'a second after the last download: idle again')
-  })
+/** Round trips as a probe would record them: `count` samples of `ms`, `everyMs` apart. */
+function samples (budget: ReturnType<typeof uploadBudget>, clock: ReturnType<typeof fakeClock>, ms: number, count: number, everyMs = 500): void {
+  for (let i = 0; i < count; i++) {
+    budget.recordRoundTrip(ms)
+    clock.advance(everyMs)
+  }
+}
 
-  it('keeps a floor while downloading slowly, and never exceeds the cap', () => {
+describe('uploadBudget congestion rule', () => {
+  it('uploads at the cap while the node downloads, as long as its link shows no queue', () => {
     const clock = fakeClock()
     const budget = uploadBudget({ saveData: false, now: clock.now })
-    budget.recordDownload(KiB)
-    assert.equal(budget.currentBytesPerSecond(), 64 * KiB, 'the default floor')
-    const custom = uploadBudget({ saveData: false, now: clock.now, minWhileDownloadingBytesPerSecond: 8 * KiB, whileDownloadingShare: 0.25 })
-    custom.recordDownload(KiB)
-    assert.equal(custom.currentBytesPerSecond(), 8 * KiB)
-    custom.recordDownload(399 * KiB)
-    assert.equal(custom.currentBytesPerSecond(), 100 * KiB, 'a quarter of 400 KiB/s')
-    const capped = uploadBudget({ saveData: false, now: clock.now, maxBytesPerSecond: 32 * KiB })
-    capped.recordDownload(10 * MiB)
-    assert.equal(capped.currentBytesPerSecond(), 32 * KiB)
-    capped.recordDownload(1)
-    assert.equal(capped.currentBytesPerSecond(), 32 * KiB, 'the cap is below the floor: the cap wins')
-  })
-
-  it('unlimited when idle, limited while downloading', () => {
-    const clock = fakeClock()
-    const budget = uploadBudget({ saveData: false, now: clock.now })
+    budget.recordDownload(10 * MiB) // deprecated: no longer lowers the rate
     assert.equal(budget.currentBytesPerSecond(), Infinity)
-    budget.recordDownload(4 * MiB)
-    assert.equal(budget.currentBytesPerSecond(), 2 * MiB)
-    clock.advance(1000)
+    samples(budget, clock, 20, 20)
     assert.equal(budget.currentBytesPerSecond(), Infinity)
+    const state = budget.congestion()!
+    assert.equal(state.mode, 'cap')
+    assert.equal(state.samples, 20)
+    assert.equal(state.baseDelayMs, 20)
+    assert.equal(state.backoffs, 0)
   })
 
-  it('earns tokens at the reduced rate during a download and the cap after it', async () => {
+  it('backs off below what it sent when round trips rise, and recovers to the cap when they fall', async () => {
     const clock = fakeClock()
-    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: MiB, burstBytes: MiB, now: clock.now })
-    assert.equal(await settled(budget.take(MiB)), 'resolved', 'the bucket starts full')
-    budget.recordDownload(256 * KiB) // upload rate 128 KiB/s until the window ends 1 s later
-    clock.advance(1500) // 1 s × 128 KiB/s + 0.5 s × 1 MiB/s = 640 KiB
-    assert.equal(await settled(budget.take(600 * KiB)), 'resolved')
-    const controller = new AbortController()
-    const over = budget.take(50 * KiB, { signal: controller.signal })
-    assert.equal(await settled(over), 'pending', 'only 40 KiB left')
-    controller.abort()
-    await assert.rejects(over, { name: 'AbortError' })
-    assert.equal(budget.uploaded(), MiB + 600 * KiB)
-  })
-
-  it('slows real uploads while downloading and speeds up when the download ends', async () => {
-    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: 10 * MiB, burstBytes: 8 * KiB, minWhileDownloadingBytesPerSecond: 16 * KiB, downloadWindowMs: 300 })
-    const downloading = setInterval(() => { budget.recordDownload(4 * KiB) }, 20) // ~200 KiB/s: upload ~64 KiB/s (a 300 ms window sees ~60 KiB)
-    let started = performance.now()
-    try {
-      budget.recordDownload(16 * KiB)
-      for (let i = 0; i < 4; i++) await budget.take(8 * KiB)
-      const ms = performance.now() - started
-      assert.ok(ms >= 200, `32 KiB while downloading took ${ms} ms`)
-    } finally {
-      clearInterval(downloading)
+    const cap = 2 * MiB
+    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: cap, burstBytes: 256 * KiB, now: clock.now })
+    samples(budget, clock, 20, 4)
+    // send 1 MiB over the last ~2 s (the link takes ~512 KiB/s), then the queue shows
+    for (let i = 0; i < 4; i++) {
+      assert.equal(await settled(budget.take(256 * KiB)), 'resolved')
+      clock.advance(500)
     }
-    await delay(350)
-    assert.equal(budget.currentBytesPerSecond(), 10 * MiB)
-    started = performance.now()
-    for (let i = 0; i < 4; i++) await budget.take(8 * KiB)
-    const ms = performance.now() - started
-    assert.ok(ms < 100, `32 KiB idle took ${ms} ms`)
+    samples(budget, clock, 300, 3)
+    const reduced = budget.currentBytesPerSecond()
+    assert.ok(reduced < cap / 2, `backed off to ${reduced}`)
+    assert.ok(reduced >= 32 * KiB, 'not below the floor')
+    const state = budget.congestion()!
+    assert.equal(state.mode, 'backoff')
+    assert.equal(state.backoffs, 1)
+    assert.equal(state.queueingDelayMs, 280)
+    assert.equal(state.backoffBytesPerSecond, reduced)
+    // the queue drains (and the peers are served): growth step by step is the rule's own test;
+    // here no take waits any more, so after 5 s the limit no longer binds: the cap again
+    samples(budget, clock, 20, 8)
+    assert.ok(budget.currentBytesPerSecond() < cap, 'not within 5 s of the decrease')
+    samples(budget, clock, 20, 4)
+    assert.equal(budget.currentBytesPerSecond(), cap)
+    assert.equal(budget.congestion()!.mode, 'cap')
   })
 
-  it('wakes a waiter when the download window ends', async () => {
-    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: 100 * KiB, burstBytes: KiB, whileDownloadingShare: 0, minWhileDownloadingBytesPerSecond: 0, downloadWindowMs: 200 })
-    await budget.take(KiB)
-    budget.recordDownload(KiB)
-    assert.equal(budget.currentBytesPerSecond(), 0, 'no uploads while downloading with share and floor 0')
+  it('keeps a backoff while takes wait for the reduced rate, lifts it once none has for 5 s', async () => {
+    const clock = fakeClock()
+    const cap = 2 * MiB
+    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: cap, burstBytes: 256 * KiB, now: clock.now })
+    samples(budget, clock, 20, 4)
+    for (let i = 0; i < 4; i++) {
+      await budget.take(256 * KiB)
+      clock.advance(500)
+    }
+    samples(budget, clock, 300, 3)
+    assert.equal(budget.congestion()!.mode, 'backoff')
+    // a big take leaves a debt; the next one waits for the rate
+    await budget.take(4 * MiB)
+    const controller = new AbortController()
+    const waiting = budget.take(1, { signal: controller.signal })
+    samples(budget, clock, 20, 12)
+    assert.equal(budget.congestion()!.mode, 'backoff', 'uploads wait for the rate: it binds')
+    assert.ok(budget.currentBytesPerSecond() < cap)
+    controller.abort()
+    await assert.rejects(waiting, { name: 'AbortError' })
+    samples(budget, clock, 20, 9)
+    assert.equal(budget.congestion()!.mode, 'backoff', 'not yet 5 s without a waiting take')
+    samples(budget, clock, 20, 2)
+    assert.equal(budget.congestion()!.mode, 'cap')
+    assert.equal(timers(), 0)
+  })
+
+  it('drops credit saved up at the cap when it backs off (it would refill the queue)', async () => {
+    const clock = fakeClock()
+    const budget = uploadBudget({ saveData: false, burstBytes: MiB, now: clock.now })
+    samples(budget, clock, 20, 4)
+    for (let i = 0; i < 8; i++) {
+      assert.equal(await settled(budget.take(128 * KiB)), 'resolved', 'no cap: granted at once')
+      clock.advance(250)
+    }
+    samples(budget, clock, 400, 3, 0)
+    const rate = budget.currentBytesPerSecond()
+    assert.ok(rate < Infinity)
+    // the bucket was full (1 MiB) before the backoff; now it holds a quarter second of the reduced rate
+    assert.equal(await settled(budget.take(rate / 5)), 'resolved')
+    const controller = new AbortController()
+    const take = budget.take(rate / 5, { signal: controller.signal })
+    assert.equal(await settled(take), 'pending', 'only a twentieth of a second of credit left')
+    controller.abort()
+    await assert.rejects(take, { name: 'AbortError' })
+  })
+
+  it('returns to the cap when nobody measures any more (stale samples)', () => {
+    const clock = fakeClock()
+    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: MiB, now: clock.now, congestion: { staleMs: 5_000 } })
+    samples(budget, clock, 20, 4)
+    void budget.take(MiB)
+    samples(budget, clock, 500, 3)
+    assert.ok(budget.currentBytesPerSecond() < MiB)
+    clock.advance(5_000)
+    assert.equal(budget.currentBytesPerSecond(), MiB)
+    assert.equal(budget.congestion()!.mode, 'cap')
+  })
+
+  it('wakes a waiter when a backoff goes stale (real clock)', async () => {
+    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: 10 * MiB, burstBytes: 64 * KiB, congestion: { staleMs: 300, minBytesPerSecond: 1 } })
+    for (let i = 0; i < 3; i++) budget.recordRoundTrip(10)
+    await budget.take(64 * KiB)
+    for (let i = 0; i < 3; i++) budget.recordRoundTrip(1000)
+    const reduced = budget.currentBytesPerSecond()
+    assert.ok(reduced < 10 * MiB, `reduced to ${reduced}`)
+    // a take larger than the bucket goes at once and leaves a debt of ~20 s at the reduced
+    // rate, far longer than the 300 ms the backoff lasts without fresh samples
+    await budget.take(reduced * 20)
     const started = performance.now()
-    await budget.take(KiB)
+    await budget.take(1)
     const ms = performance.now() - started
-    assert.ok(ms >= 150 && ms < 600, `waited ${ms} ms`)
+    assert.ok(ms < 3_000, `waited ${ms} ms`)
+    assert.equal(budget.currentBytesPerSecond(), 10 * MiB)
+    assert.equal(timers(), 0)
+  })
+
+  it('with congestion: false only the cap applies', () => {
+    const clock = fakeClock()
+    const budget = uploadBudget({ saveData: false, maxBytesPerSecond: MiB, now: clock.now, congestion: false })
+    void budget.take(MiB)
+    samples(budget, clock, 20, 4)
+    samples(budget, clock, 2_000, 10)
+    assert.equal(budget.currentBytesPerSecond(), MiB)
+    assert.equal(budget.congestion(), undefined)
+    assert.throws(() => { budget.recordRoundTrip(Number.NaN) }, RangeError, 'still checked')
+  })
+
+  it('tells listeners about every grant, until they unsubscribe', async () => {
+    const budget = uploadBudget({ saveData: false })
+    const seen: number[] = []
+    const off = budget.onUpload((bytes) => { seen.push(bytes) })
+    budget.onUpload(() => { throw new Error('a failing listener') })
+    await budget.take(100)
+    await budget.take(KiB)
+    off()
+    await budget.take(7)
+    assert.deepEqual(seen, [100, KiB])
+    assert.equal(budget.uploaded(), 100 + KiB + 7)
   })
 })

@@ -48,7 +48,10 @@ window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<Vi
       connections: stats.connections,
       scheduler: stats.downloads.find(d => d.path === config.path),
       gossip: swarm.availability.gossipStats(),
-      peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length
+      peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length,
+      // what the upload rule measured and did while this visitor downloaded (backoffs, round trips)
+      uploadCongestion: swarm.upload.congestion(),
+      uploadProbe: swarm.uploadProbe?.stats()
     } as VisitorResult
   } catch (err) {
     return failedVisit('swarm', visitor, started, err)
