@@ -151,6 +151,10 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
         // once. With gossipsub's D of 6 (at most 12), pages outside the relay's mesh heard others
         // only through lazy IHAVE gossip, seconds late or never, and fetched from the origin what
         // peers held
+        // every browser behind one NAT (or, in tests, 127.0.0.1) shares an address: gossipsub's
+        // IP colocation penalty scored every page -20 past 10 of them and pruned them all from
+        // the mesh, so summaries reached only pages that happened to be linked to the sender
+        scoreParams: { IPColocationFactorWeight: 0 },
         D: defaults.DEFAULT_HUB_MESH_DEGREE,
         Dlo: defaults.DEFAULT_HUB_MESH_DEGREE,
         Dhi: 2 * defaults.DEFAULT_HUB_MESH_DEGREE

@@ -134,7 +134,10 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
         emitSelf: false,
         // a page keeps the relay (its hub) in its mesh: with gossipsub's Dhi of 12, a page with
         // many direct links pruned down to 6 peers and could drop the one that reaches everyone
-        Dhi: DEFAULT_GOSSIP_MESH_MAX
+        Dhi: DEFAULT_GOSSIP_MESH_MAX,
+        // visitors behind one NAT (a campus, a mobile carrier; 127.0.0.1 in tests) share an
+        // address: the IP colocation penalty would score them negative and prune them
+        scoreParams: { IPColocationFactorWeight: 0 }
       })
     }
   }
