@@ -51,6 +51,8 @@ export interface MeshOptions {
   allowInsecureWebSockets: boolean
   providerValidityMs?: number
   reprovideIntervalMs?: number
+  /** Peer ids of the bootstrap relays: the gossip hub (see the pubsub options). */
+  relayPeerIds: ReadonlySet<string>
 }
 
 /**
@@ -135,9 +137,18 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
         // a page keeps the relay (its hub) in its mesh: with gossipsub's Dhi of 12, a page with
         // many direct links pruned down to 6 peers and could drop the one that reaches everyone
         Dhi: DEFAULT_GOSSIP_MESH_MAX,
-        // visitors behind one NAT (a campus, a mobile carrier; 127.0.0.1 in tests) share an
-        // address: the IP colocation penalty would score them negative and prune them
-        scoreParams: { IPColocationFactorWeight: 0 }
+        scoreParams: {
+          // visitors behind one NAT (a campus, a mobile carrier; 127.0.0.1 in tests) share an
+          // address: the IP colocation penalty would score them negative and prune them
+          IPColocationFactorWeight: 0,
+          // the relays are the site's gossip hub (every page in their mesh); a page forwarding
+          // every summary to the pages it is linked with too cost each page a copy per link of
+          // every message. Other pages score just below zero: never in our mesh, never sent
+          // IHAVE gossip, still sent our own messages directly (floodPublish, publishThreshold)
+          appSpecificScore: (peer: string) => options.relayPeerIds.has(peer) ? 0 : -1,
+          appSpecificWeight: 1
+        },
+        scoreThresholds: { gossipThreshold: -0.5, publishThreshold: -50, graylistThreshold: -80 }
       })
     }
   }

@@ -327,7 +327,8 @@ export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> 
     allowPrivateAddresses: init.allowPrivateAddresses ?? isPrivateBootstrap(bootstrap),
     allowInsecureWebSockets: init.allowInsecureWebSockets ?? isInsecureBootstrap(bootstrap),
     providerValidityMs: init.providerValidityMs,
-    reprovideIntervalMs: init.reprovideIntervalMs
+    reprovideIntervalMs: init.reprovideIntervalMs,
+    relayPeerIds: new Set(bootstrap.map(b => b.peerId))
   }))
   return new SwarmNode(libp2p, bootstrap, init)
 }
