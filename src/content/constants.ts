@@ -104,6 +104,16 @@ export const DEFAULT_UPLOAD_STALE_MS = 15_000
 /** While backing off, the token bucket holds at most this much of the reduced rate, ms: saved-up credit would refill the queue. */
 export const DEFAULT_UPLOAD_BACKOFF_BURST_MS = 250
 
+/**
+ * Backed off to about the floor, a queue still above the target this long later is not one
+ * our uploads fill (they barely send): a busy relay, a machine short of CPU, someone else's
+ * traffic. Long enough for what the browser had buffered before the backoff to drain, ms.
+ */
+export const DEFAULT_UPLOAD_UNRESPONSIVE_MS = 6_000
+
+/** After a queue that did not answer a backoff, the rule leaves the cap alone this long, ms. */
+export const DEFAULT_UPLOAD_IGNORE_AFTER_UNRESPONSIVE_MS = 60_000
+
 /** The congestion probe pings this often while the node uploads, ms. */
 export const DEFAULT_PROBE_INTERVAL_MS = 500
 

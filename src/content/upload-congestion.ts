@@ -27,6 +27,11 @@
  *   reached, or once no upload had to wait for the rate for `releaseAfterMs` with the queue
  *   under half the target (the limit no longer binds).
  * - no sample for `staleMs` (nobody probes, or the node is idle): the cap.
+ * - a queue that does not answer: backed off to (about) the floor, the delay is still above
+ *   the target `unresponsiveMs` later. A queue our uploads fill drains once they slow down; one
+ *   that stays is someone else's (a busy relay, a machine short of CPU, other traffic), and
+ *   starving the swarm would not help the user. The backoff ends and the rule leaves the
+ *   cap alone for `ignoreAfterUnresponsiveMs`.
  */
 import {
   DEFAULT_UPLOAD_BASE_DELAY_BUCKETS,
@@ -41,7 +46,9 @@ import {
   DEFAULT_UPLOAD_RELEASE_AFTER_MS,
   DEFAULT_UPLOAD_SENT_WINDOW_MS,
   DEFAULT_UPLOAD_STALE_MS,
-  DEFAULT_UPLOAD_TARGET_DELAY_MS
+  DEFAULT_UPLOAD_TARGET_DELAY_MS,
+  DEFAULT_UPLOAD_UNRESPONSIVE_MS,
+  DEFAULT_UPLOAD_IGNORE_AFTER_UNRESPONSIVE_MS
 } from './constants.ts'
 
 export interface UploadCongestionInit {
@@ -71,6 +78,10 @@ export interface UploadCongestionInit {
   sentWindowMs?: number
   /** No sample for this long: the cap applies, ms; default 15 000. */
   staleMs?: number
+  /** At about the floor, a queue still above the target this long is not ours, ms; default 6000. */
+  unresponsiveMs?: number
+  /** After such a queue, no backoff for this long, ms; default 60 000. */
+  ignoreAfterUnresponsiveMs?: number
 }
 
 /** What the rule knows now (for stats, logs and tests). */
@@ -93,6 +104,10 @@ export interface UploadCongestionState {
   samples: number
   /** Decreases in all. */
   backoffs: number
+  /** Backoffs ended because the queue did not answer them (it was not ours). */
+  unresponsive: number
+  /** No backoff until this time (after a queue that did not answer), ms on the rule's clock; undefined when none. */
+  ignoringUntil: number | undefined
   /** Lowest rate a backoff ever set, bytes per second; Infinity when it never backed off. */
   lowestBytesPerSecond: number
   /** What was sent over the last window, bytes per second. */
@@ -128,6 +143,12 @@ export class UploadCongestion {
   readonly #releaseAfter: number
   readonly #sentWindow: number
   readonly #stale: number
+  readonly #unresponsiveAfter: number
+  readonly #ignoreAfterUnresponsive: number
+  /** Since when the rate is at about the floor (this backoff); undefined above it. */
+  #nearFloorSince: number | undefined
+  #ignoreUntil = -Infinity
+  #unresponsive = 0
 
   readonly #buckets: Bucket[] = []
   readonly #recent: Sample[] = []
@@ -158,6 +179,8 @@ export class UploadCongestion {
     this.#releaseAfter = check('releaseAfterMs', init.releaseAfterMs ?? DEFAULT_UPLOAD_RELEASE_AFTER_MS, nonNegative, 'a non-negative number of ms')
     this.#sentWindow = check('sentWindowMs', init.sentWindowMs ?? DEFAULT_UPLOAD_SENT_WINDOW_MS, positive, 'a positive number of ms')
     this.#stale = check('staleMs', init.staleMs ?? DEFAULT_UPLOAD_STALE_MS, positive, 'a positive number of ms')
+    this.#unresponsiveAfter = check('unresponsiveMs', init.unresponsiveMs ?? DEFAULT_UPLOAD_UNRESPONSIVE_MS, positive, 'a positive number of ms')
+    this.#ignoreAfterUnresponsive = check('ignoreAfterUnresponsiveMs', init.ignoreAfterUnresponsiveMs ?? DEFAULT_UPLOAD_IGNORE_AFTER_UNRESPONSIVE_MS, nonNegative, 'a non-negative number of ms')
   }
 
   /** The rate allowed at `now` under `cap`, bytes per second. */
@@ -210,8 +233,26 @@ export class UploadCongestion {
     const queueing = this.#queueing(now)
     if (queueing === undefined) return
     const off = Math.min(1, (this.#target - queueing) / this.#target)
+    if (off < 0 && this.#queueIsNotOurs(now)) return
     if (off < 0) this.#decrease(off, now, cap)
     else if (this.#rate !== undefined) this.#increase(off, Math.min(sinceLast, this.#decreaseInterval), now, cap)
+    this.#trackFloor(now)
+  }
+
+  /** Backed off to about the floor for `unresponsiveMs` and the queue is still there: not ours. */
+  #queueIsNotOurs (now: number): boolean {
+    if (now < this.#ignoreUntil) return true
+    if (this.#nearFloorSince === undefined || now - this.#nearFloorSince < this.#unresponsiveAfter) return false
+    this.#rate = undefined
+    this.#nearFloorSince = undefined
+    this.#ignoreUntil = now + this.#ignoreAfterUnresponsive
+    this.#unresponsive++
+    return true
+  }
+
+  #trackFloor (now: number): void {
+    if (this.#rate !== undefined && this.#rate <= 2 * this.#floor) this.#nearFloorSince ??= now
+    else this.#nearFloorSince = undefined
   }
 
   state (now: number, cap: number): UploadCongestionState {
@@ -228,6 +269,8 @@ export class UploadCongestion {
       maxRoundTripMs: this.#maxRoundTrip,
       samples: this.#samples,
       backoffs: this.#backoffs,
+      unresponsive: this.#unresponsive,
+      ignoringUntil: now < this.#ignoreUntil ? this.#ignoreUntil : undefined,
       lowestBytesPerSecond: this.#lowest,
       sentBytesPerSecond: this.#sentRate(now)
     }

@@ -43,6 +43,38 @@ describe('upload congestion rule', () => {
     assert.equal(s.lowestBytesPerSecond, Infinity)
   })
 
+  it('a queue that does not drain when uploads have all but stopped is not ours: the backoff ends and is not retried for a while', () => {
+    const r = rule({ unresponsiveMs: 6_000, ignoreAfterUnresponsiveMs: 60_000 })
+    // a quiet base, then round trips that stay high whatever we send (a machine short of CPU)
+    let t = run(r, 0, 5_000, () => 10, { sendBytesPerSecond: MiB })
+    t = run(r, t, 12_000, () => 800, { sendBytesPerSecond: MiB })
+    let s = r.state(t, Infinity)
+    assert.ok(s.backoffs >= 3, `it backed off first (${s.backoffs})`)
+    t = run(r, t, 20_000, () => 800, { sendBytesPerSecond: MiB })
+    s = r.state(t, Infinity)
+    assert.equal(s.unresponsive, 1, 'the queue did not answer the backoff')
+    assert.equal(s.mode, 'cap')
+    assert.equal(r.rate(t, MiB), MiB, 'uploads run at the cap again')
+    assert.ok(s.ignoringUntil != null && s.ignoringUntil > t)
+    const backoffs = s.backoffs
+    t = run(r, t, 30_000, () => 800, { sendBytesPerSecond: MiB })
+    assert.equal(r.state(t, Infinity).backoffs, backoffs, 'no backoff while the queue is known not to be ours')
+    // later the rule listens again
+    t = run(r, t, 40_000, () => 800, { sendBytesPerSecond: MiB })
+    assert.ok(r.state(t, Infinity).backoffs > backoffs)
+  })
+
+  it('a queue that drains once uploads slow down is ours: the backoff holds', () => {
+    const r = rule({ unresponsiveMs: 6_000 })
+    // a narrow link: above 200 KiB/s sent, the queue grows; below, it drains
+    let t = run(r, 0, 5_000, () => 10, { sendBytesPerSecond: 64 * KiB })
+    t = run(r, t, 60_000, () => r.state(t, Infinity).sentBytesPerSecond > 200 * KiB ? 600 : 15, { sendBytesPerSecond: MiB })
+    const s = r.state(t, Infinity)
+    assert.equal(s.unresponsive, 0)
+    assert.ok(s.backoffs >= 1)
+    assert.ok(r.rate(t, Infinity) < 400 * KiB, `it keeps uploads near what the link takes (${Math.round(r.rate(t, Infinity) / KiB)} KiB/s)`)
+  })
+
   it('stays at the cap while round trips stay near their base (jitter below the target)', () => {
     const r = rule()
     let n = 0
@@ -86,7 +118,7 @@ describe('upload congestion rule', () => {
   })
 
   it('decreases at most once per decrease interval, and never below the floor', () => {
-    const r = rule({ minBytesPerSecond: 32 * KiB })
+    const r = rule({ minBytesPerSecond: 32 * KiB, unresponsiveMs: 1e9 })
     let t = run(r, 0, 3_000, () => 20, { sendBytesPerSecond: 400 * KiB })
     t = run(r, t, 1_500, () => 500, { sendBytesPerSecond: 400 * KiB })
     assert.equal(r.state(t, Infinity).backoffs, 1)
