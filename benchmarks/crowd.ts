@@ -59,6 +59,12 @@ Writes <out>.json (raw per-visitor data, machine), <out>.md, <out>-completion.sv
   --origin-ports <n>     ports the origin listens on, sharing one limiter (default ceil(peers / 2))
   --out <base>           output path without extension (default benchmarks/results/<scenario>-<YYYY-MM-DD>)
   --no-renice            leave Chromium's renderer priorities alone (default: all set to nice 0)
+  --profile-pages <n>    profile the JavaScript of n swarm visitor pages (spread over the arrival
+                         order) with Chromium's sampling profiler from the first arrival to the last
+                         result; self and total time by package, file and function go to
+                         runs[].jsProfile and the report. The swarm page is then served unminified
+                         and the profiler runs in those pages: such runs are slower (default 0)
+  --profile-out <dir>    also write each profiled page's raw .cpuprofile there (opens in DevTools)
   -h, --help             show this help
 
   node benchmarks/crowd.ts --report <out>.json   rewrites <out>.md and the SVGs from a results file
@@ -81,6 +87,8 @@ interface Options {
   originPorts: number
   out: string
   renice: boolean
+  profilePages: number
+  profileOut?: string
 }
 
 function parseOptions (argv: string[]): Options | undefined {
@@ -102,6 +110,8 @@ function parseOptions (argv: string[]): Options | undefined {
       'origin-ports': { type: 'string' },
       out: { type: 'string' },
       renice: { type: 'boolean' },
+      'profile-pages': { type: 'string' },
+      'profile-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -144,7 +154,9 @@ function parseOptions (argv: string[]): Options | undefined {
     ...(values['block-deadline-ms'] != null ? { blockDeadlineMs: int('block-deadline-ms', values['block-deadline-ms'], 1500, 0) } : {}),
     originPorts: int('origin-ports', values['origin-ports'], Math.max(1, Math.ceil(peers / 2)), 1),
     out: resolve(values.out ?? `${ROOT}benchmarks/results/${scenario}-${date}`).replace(/\.(json|md)$/, ''),
-    renice: values.renice !== false
+    renice: values.renice !== false,
+    profilePages: Math.min(peers, int('profile-pages', values['profile-pages'], 0, 0)),
+    ...(values['profile-out'] != null ? { profileOut: resolve(values['profile-out']) } : {})
   }
 }
 
@@ -254,7 +266,8 @@ async function main (): Promise<number> {
       runTimeoutMs: options.runTimeoutMs,
       originPorts: options.originPorts,
       ...(options.blockDeadlineMs != null ? { blockDeadlineMs: options.blockDeadlineMs } : {}),
-      renice: options.renice
+      renice: options.renice,
+      ...(options.profilePages > 0 ? { profilePages: options.profilePages } : {})
     },
     asset: { path: '', size: options.sizeBytes, sha256: '' },
     bound: kumarRossBound({ fileBytes: options.sizeBytes, peers: options.peers, serverBytesPerSecond: options.originBytesPerSecond, peerUploadBytesPerSecond: options.uploadBytesPerSecond }),
@@ -301,6 +314,7 @@ async function main (): Promise<number> {
     for (const s of skipped) display.log(`skipping ${s.system}: ${s.reason}`)
     if (drivers.length === 0) throw new Error('no system to run')
     result.options.systems = drivers.map(d => d.name)
+    if (options.profilePages > 0 && !drivers.some(d => d.name === 'swarm')) display.log('--profile-pages profiles swarm pages, and swarm is not among the systems: no profile')
     asset = await makeAsset(options.sizeBytes)
     result.asset = { path: asset.path, size: asset.size, sha256: asset.sha256 }
     display.log(`${options.scenario}: ${options.peers} visitors, ${options.sizeBytes} bytes, systems ${result.options.systems.join(', ')}; bound ${result.bound.seconds.toFixed(2)} s; run deadline ${Math.round(options.runTimeoutMs / 1000)} s`)
@@ -315,6 +329,7 @@ async function main (): Promise<number> {
       runTimeoutMs: options.runTimeoutMs,
       originPorts: options.originPorts,
       renice: options.renice,
+      ...(options.profilePages > 0 ? { profile: { system: 'swarm', pages: options.profilePages, ...(options.profileOut != null ? { outDir: options.profileOut } : {}) } } : {}),
       signal: controller.signal,
       onProgress: p => { display.update(p) },
       log: line => { display.log(line) },

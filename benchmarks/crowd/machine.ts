@@ -1,13 +1,15 @@
 /**
  * What the crowd benchmark records about the machine and what its processes cost: the machine
- * description, the code measured, CPU seconds of Chromium, the relay and this driver (the
- * origin runs in it) over a phase, how much of the machine other work took meanwhile, and
+ * description, the code measured, CPU seconds of Chromium (by process role and thread, as
+ * ../lib/cpu.ts counts them), the relay and this driver (the origin runs in it) over a phase, how much of the machine other work took meanwhile, and
  * renicing Chromium's renderers (it runs all tabs but the last focused at nice 5).
  */
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
-import { cpuSeconds, descendants, listProcesses, machineBusyShare, machineCpuSeconds, memoryOf } from '../lib/proc.ts'
+import { cpuBetween as phaseBetween, cpuMark as phaseMark } from '../lib/cpu.ts'
+import { descendants, listProcesses, machineBusyShare, memoryOf } from '../lib/proc.ts'
 import { roundTo } from '../lib/stats.ts'
+import type { CpuMark } from '../lib/cpu.ts'
 import type { ProcessInfo } from '../lib/proc.ts'
 
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -99,32 +101,30 @@ export function reniceRenderers (): number {
   return count
 }
 
-export interface CpuMark {
-  at: number
-  chromium: Map<number, number>
-  relay: number
-  driver: number
-  machine: number
-  irq: number
+export type { CpuMark }
+
+/** CPU seconds so far of Chromium (by process and thread), the relay's process tree, this driver and the whole machine. */
+export function cpuMark (relayPid?: number): CpuMark {
+  return phaseMark({ relay: relayPid })
 }
 
-/** CPU seconds so far of Chromium (by pid), the relay's process tree and this driver, and of the whole machine. */
-export function cpuMark (relayPid?: number): CpuMark {
-  const chromium = new Map<number, number>()
-  for (const pid of chromiumPids(relayPid != null ? [relayPid] : [])) {
-    const s = cpuSeconds(pid)
-    if (s != null) chromium.set(pid, s)
-  }
-  const relay = relayPid != null ? descendants(relayPid, listProcesses()).reduce((sum, p) => sum + (cpuSeconds(p.pid) ?? 0), 0) : 0
-  const usage = process.cpuUsage()
-  const machine = machineCpuSeconds()
-  return { at: performance.now(), chromium, relay, driver: (usage.user + usage.system) / 1e6, machine: machine.busy, irq: machine.irq }
-}
+/** Threads kept in `chromiumTopThreadsS`: a crowd's renderers, network service and browser each bring a few busy ones. */
+const TOP_THREADS = 12
 
 export interface CpuUse {
   wallS: number
   /** CPU seconds (user + system) */
   chromiumS: number
+  /**
+   * chromiumS by process role ('renderer', 'browser', 'network', 'gpu-process', …); absent in
+   * results written before it was recorded
+   */
+  chromiumByRoleS?: Record<string, number>
+  /**
+   * the busiest threads by '<role>:<thread name>', summed over the processes of that role
+   * ('renderer:main' is every page's JS thread together), largest first
+   */
+  chromiumTopThreadsS?: Record<string, number>
   relayS: number
   /** this process: the origin server, page driving, the runner */
   driverS: number
@@ -139,25 +139,21 @@ export interface CpuUse {
 }
 
 export function cpuBetween (a: CpuMark, b: CpuMark): CpuUse {
-  let chromiumS = 0
   // a process that ended during the phase is missing from b: its last seconds are lost (small)
-  for (const [pid, s] of b.chromium) chromiumS += s - (a.chromium.get(pid) ?? 0)
-  const wallS = (b.at - a.at) / 1000
-  const relayS = Math.max(0, b.relay - a.relay)
-  const driverS = b.driver - a.driver
-  const interruptsS = b.irq - a.irq
-  const busyS = b.machine - a.machine
+  const p = phaseBetween(a, b, TOP_THREADS)
+  const relayS = Math.max(0, p.othersS.relay ?? 0)
   const cores = os.cpus().length
-  const otherProcessesS = Math.max(0, busyS - chromiumS - relayS - driverS - interruptsS)
   return {
-    wallS: roundTo(wallS, 2),
-    chromiumS: roundTo(chromiumS, 2),
-    relayS: roundTo(relayS, 2),
-    driverS: roundTo(driverS, 2),
-    interruptsS: roundTo(interruptsS, 2),
-    otherProcessesS: roundTo(otherProcessesS, 2),
-    oursShare: roundTo((chromiumS + relayS + driverS) / (wallS * cores), 2),
-    otherProcessesShare: roundTo(otherProcessesS / (wallS * cores), 2)
+    wallS: roundTo(p.wallS, 2),
+    chromiumS: p.chromiumS,
+    chromiumByRoleS: p.chromiumByRoleS,
+    chromiumTopThreadsS: p.chromiumTopThreadsS,
+    relayS,
+    driverS: p.driverS,
+    interruptsS: p.interruptsS,
+    otherProcessesS: p.otherProcessesS,
+    oursShare: roundTo((p.chromiumS + relayS + p.driverS) / (p.wallS * cores), 2),
+    otherProcessesShare: p.otherProcessesShare
   }
 }
 

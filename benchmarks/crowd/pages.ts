@@ -13,9 +13,13 @@ import type { BrowserContext, Page } from 'playwright-core'
 
 const bundles = new Map<string, Promise<string>>()
 
-/** The system's page entry as one ESM script (cached per entry and options). */
-export async function bundlePage (driver: SystemDriver): Promise<string> {
-  const key = `${driver.pageEntry}\n${JSON.stringify(driver.bundleOptions ?? {})}`
+/**
+ * The system's page entry as one ESM script (cached per entry and options). Minified as a
+ * site would serve it, unless `minify: false`: then every module starts with esbuild's
+ * `// <path>` comment, which is what ../lib/js-profile.ts attributes samples by.
+ */
+export async function bundlePage (driver: SystemDriver, { minify = true }: { minify?: boolean } = {}): Promise<string> {
+  const key = `${driver.pageEntry}\n${minify}\n${JSON.stringify(driver.bundleOptions ?? {})}`
   let bundled = bundles.get(key)
   if (bundled == null) {
     bundled = build({
@@ -24,8 +28,8 @@ export async function bundlePage (driver: SystemDriver): Promise<string> {
       format: 'esm',
       platform: 'browser',
       target: 'es2022',
-      // as a site would serve it: less for each of N pages to parse
-      minify: true,
+      // minified: less for each of N pages to parse
+      minify,
       write: false,
       logLevel: 'silent',
       ...driver.bundleOptions
@@ -40,18 +44,25 @@ export async function bundlePage (driver: SystemDriver): Promise<string> {
   return bundled
 }
 
-/** Serves `/<system>/` (a page loading `/<system>.js`) for each driver. */
-export async function servePages (drivers: SystemDriver[]): Promise<StaticServer> {
+export interface PageServer extends StaticServer {
+  /** each system's script as served at `${url}/<system>.js` */
+  scripts: Record<string, string>
+}
+
+/** Serves `/<system>/` (a page loading `/<system>.js`) for each driver; the `unminified` systems' scripts unminified. */
+export async function servePages (drivers: SystemDriver[], { unminified = [] }: { unminified?: string[] } = {}): Promise<PageServer> {
   const routes: Parameters<typeof serveRoutes>[0] = {}
+  const scripts: Record<string, string> = {}
   for (const driver of drivers) {
-    const script = await bundlePage(driver)
+    const script = await bundlePage(driver, { minify: !unminified.includes(driver.name) })
+    scripts[driver.name] = script
     routes[`/${driver.name}/`] = {
       type: 'text/html',
       body: `<!doctype html><meta charset="utf-8"><title>swarmsite crowd benchmark: ${driver.name}</title><script type="module" src="/${driver.name}.js"></script>`
     }
     routes[`/${driver.name}.js`] = { type: 'text/javascript', body: script }
   }
-  return serveRoutes(routes)
+  return Object.assign(await serveRoutes(routes), { scripts })
 }
 
 export interface VisitResult {

@@ -3,6 +3,7 @@
  * against the Kumar–Ross bound, CPU per MiB) and writes the markdown report and terminal table.
  */
 import { roundTo, summarize, table } from '../lib/stats.ts'
+import { cpuSection } from './cpu-report.ts'
 import { bytesChart, cdfChart } from './svg.ts'
 import type { Bound } from './bound.ts'
 import type { CpuUse, MachineInfo } from './machine.ts'
@@ -29,6 +30,8 @@ export interface CrowdResult {
     originPorts: number
     blockDeadlineMs?: number
     renice: boolean
+    /** --profile-pages: swarm pages profiled per run (absent = none) */
+    profilePages?: number
   }
   asset: { path: string, size: number, sha256: string }
   bound: Bound
@@ -279,6 +282,7 @@ export function markdownReport (result: CrowdResult, summary: CrowdSummary, char
   }
   lines.push(...extraLines(result))
   lines.push('')
+  lines.push(...cpuSection(result.runs, o.profilePages))
   if (result.skipped.length > 0) lines.push(...result.skipped.map(s => `Skipped **${s.system}**: ${s.reason}`), '')
   const errors = summary.systems.flatMap(s => s.errors.map(e => `${s.system}: ${e}`))
   if (errors.length > 0) lines.push('Failures:', '', ...errors.slice(0, 30).map(e => `- ${e}`), ...(errors.length > 30 ? [`- … and ${errors.length - 30} more`] : []), '')

@@ -10,9 +10,11 @@ import { startRelayProcess } from '../../test/helpers/relay-process.ts'
 import { chromiumPssMiB, cpuBetween, cpuMark, reniceRenderers } from './machine.ts'
 import { startCrowdOrigin } from './origin.ts'
 import { servePages, startCrowdBrowser } from './pages.ts'
+import { startCrowdProfile } from './profile.ts'
 import type { CpuUse } from './machine.ts'
 import type { CrowdOrigin } from './origin.ts'
-import type { CrowdBrowser, VisitResult, VisitorPage } from './pages.ts'
+import type { CrowdBrowser, PageServer, VisitResult, VisitorPage } from './pages.ts'
+import type { CrowdJsProfile, CrowdProfileOptions } from './profile.ts'
 import type { CrowdAsset, CrowdSetup, PreparedSystem, SystemDriver, VisitorResult } from './types.ts'
 import type { RelayProcess } from '../../test/helpers/relay-process.ts'
 
@@ -45,6 +47,8 @@ export interface CrowdRunnerOptions {
   originPorts?: number
   /** Set Chromium's renderers to nice 0 (default true). */
   renice?: boolean
+  /** Profile the JavaScript of some pages of one system over the visiting window (its bundle is then served unminified). */
+  profile?: CrowdProfileOptions
   signal?: AbortSignal
   onProgress?: (progress: RunProgress) => void
   log?: (line: string) => void
@@ -94,6 +98,8 @@ export interface SystemRun {
   origin: { bytesServed: number, requests: number }
   /** CPU from the first arrival to the last result */
   cpu: CpuUse | null
+  /** with `profile` for this system: the profiled pages' JavaScript over that window */
+  jsProfile?: CrowdJsProfile
   /** Chromium's PSS when the last visitor finished */
   chromiumPssMiB: number | null
   pageErrors: string[]
@@ -109,14 +115,15 @@ function settleWithin<T> (promise: Promise<T>, ms: number): Promise<T | undefine
 /** Runs every system `runs` times (system order repeated per run) and returns the raw results. */
 export async function runCrowd (options: CrowdRunnerOptions): Promise<SystemRun[]> {
   if (options.arrivalsMs.length !== options.peers) throw new RangeError(`${options.arrivalsMs.length} arrival times for ${options.peers} peers`)
-  const server = await servePages(options.systems)
+  const profiling = options.profile != null && options.profile.pages > 0 ? options.profile : undefined
+  const server = await servePages(options.systems, { unminified: profiling != null ? [profiling.system] : [] })
   const out: SystemRun[] = []
   try {
     const runs = options.runs ?? 1
     for (let run = 1; run <= runs; run++) {
       for (const driver of options.systems) {
         options.signal?.throwIfAborted()
-        const done = await runSystem(driver, run, runs, server.url, options)
+        const done = await runSystem(driver, run, runs, server, options)
         out.push(done)
         options.onRun?.(done)
       }
@@ -127,8 +134,10 @@ export async function runCrowd (options: CrowdRunnerOptions): Promise<SystemRun[
   return out
 }
 
-async function runSystem (driver: SystemDriver, run: number, runs: number, serverUrl: string, options: CrowdRunnerOptions): Promise<SystemRun> {
+async function runSystem (driver: SystemDriver, run: number, runs: number, server: PageServer, options: CrowdRunnerOptions): Promise<SystemRun> {
   const { peers, asset, signal } = options
+  const serverUrl = server.url
+  const profile = options.profile != null && options.profile.pages > 0 && options.profile.system === driver.name ? options.profile : undefined
   const log = options.log ?? (() => {})
   const result: SystemRun = {
     system: driver.name,
@@ -199,6 +208,8 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
     log(`${driver.name} run ${run}: ${peers} pages open after ${(result.setupMs / 1000).toFixed(1)} s (${Object.entries(result.setupStepsMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}); visitors arrive over ${(Math.max(...options.arrivalsMs) / 1000).toFixed(1)} s`)
 
     // ---- visits ----------------------------------------------------------------------
+    // the profiler starts just before the first arrival and stops after the CPU mark that ends the window
+    const stopProfile = profile != null ? await startCrowdProfile(pages, server.scripts[driver.name]!, `${serverUrl}/${driver.name}.js`, { ...profile, run }) : undefined
     origin.resetCounters()
     const before = cpuMark(relay.child.pid)
     const t0Wall = Date.now()
@@ -254,6 +265,11 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
     }
     result.cpu = cpuBetween(before, { ...cpuMark(relay.child.pid), at: lastResultAt })
     result.chromiumPssMiB = chromiumPssMiB(relay.child.pid)
+    if (stopProfile != null) {
+      report('collecting')
+      result.jsProfile = await stopProfile()
+      log(`${driver.name} run ${run}: profiled visitors ${result.jsProfile.visitors.join(', ')}: page JS busy ${(result.jsProfile.jsBusyShare * 100).toFixed(1)} % of ${result.jsProfile.windowS} s; top: ${Object.entries(result.jsProfile.sum.selfByPackageMs).slice(0, 5).map(([k, v]) => `${k} ${Math.round(v)} ms`).join(', ')}`)
+    }
     result.origin = { bytesServed: origin.bytesServed(), requests: origin.requests() }
     const failed = result.visitors.filter(v => !v.ok)
     result.lastCompletionMs = failed.length > 0

@@ -67,7 +67,7 @@ export interface CpuPhase {
   /** Chromium CPU seconds (user + system), all its processes */
   chromiumS: number
   chromiumByRoleS: Record<string, number>
-  /** by process role and thread name, the 8 largest */
+  /** by process role and thread name (summed over processes of that role), the largest (8 unless told) */
   chromiumTopThreadsS: Record<string, number>
   othersS: Record<string, number>
   driverS: number
@@ -82,7 +82,7 @@ export interface CpuPhase {
   stealS: number
 }
 
-export function cpuBetween (a: CpuMark, b: CpuMark): CpuPhase {
+export function cpuBetween (a: CpuMark, b: CpuMark, topThreads = 8): CpuPhase {
   const byRole: Record<string, number> = {}
   let chromiumS = 0
   for (const [pid, { role, s }] of b.chromium) {
@@ -106,7 +106,7 @@ export function cpuBetween (a: CpuMark, b: CpuMark): CpuPhase {
     wallS: roundTo(wallS, 3),
     chromiumS: roundTo(chromiumS, 2),
     chromiumByRoleS: sorted(byRole),
-    chromiumTopThreadsS: sorted(byThread, 8),
+    chromiumTopThreadsS: sorted(byThread, topThreads),
     othersS,
     driverS: roundTo(driverS, 2),
     interruptsS: roundTo(interruptsS, 2),

@@ -78,8 +78,17 @@ function top (map: Map<string, number>, n: number): Record<string, number> {
   return Object.fromEntries([...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => [k, Math.round(v * 10) / 10]))
 }
 
-/** Starts the profiler in `page`; the returned function stops it and attributes the samples. */
-export async function startJsProfile (page: Page, bundleUrl: string, modules: { lines: number[], names: string[] }, samplingIntervalUs = 500): Promise<(rawOut?: string) => Promise<JsProfile>> {
+/** How many entries of each breakdown a profile keeps (largest first). */
+export interface ProfileLimits { packages: number, functions: number, total: number }
+
+export const DEFAULT_PROFILE_LIMITS: ProfileLimits = { packages: 40, functions: 40, total: 60 }
+
+/**
+ * Starts the profiler in `page`; the returned function stops it and attributes the samples.
+ * Pass `limits` of Infinity when profiles are summed afterwards: a page's tail entry may be
+ * another page's head, and a per-page cut would make the sum short.
+ */
+export async function startJsProfile (page: Page, bundleUrl: string, modules: { lines: number[], names: string[] }, samplingIntervalUs = 500, limits: ProfileLimits = DEFAULT_PROFILE_LIMITS): Promise<(rawOut?: string) => Promise<JsProfile>> {
   const session = await page.context().newCDPSession(page)
   await session.send('Profiler.enable')
   await session.send('Profiler.setSamplingInterval', { interval: samplingIntervalUs })
@@ -130,15 +139,15 @@ export async function startJsProfile (page: Page, bundleUrl: string, modules: { 
     return {
       wallMs: Math.round(wallMs),
       busyMs: Math.round(busyMs * 10) / 10,
-      selfByPackageMs: top(selfPkg, 40),
-      selfByFunctionMs: top(selfFn, 40),
-      totalByFunctionMs: top(totalFn, 60)
+      selfByPackageMs: top(selfPkg, limits.packages),
+      selfByFunctionMs: top(selfFn, limits.functions),
+      totalByFunctionMs: top(totalFn, limits.total)
     }
   }
 }
 
 /** Adds up profiles of several pages (ms summed over pages). */
-export function sumProfiles (profiles: JsProfile[]): JsProfile {
+export function sumProfiles (profiles: JsProfile[], limits: ProfileLimits = DEFAULT_PROFILE_LIMITS): JsProfile {
   const add = (key: 'selfByPackageMs' | 'selfByFunctionMs' | 'totalByFunctionMs', n: number): Record<string, number> => {
     const m = new Map<string, number>()
     for (const p of profiles) for (const [k, v] of Object.entries(p[key])) m.set(k, (m.get(k) ?? 0) + v)
@@ -147,8 +156,8 @@ export function sumProfiles (profiles: JsProfile[]): JsProfile {
   return {
     wallMs: profiles.reduce((s, p) => s + p.wallMs, 0),
     busyMs: Math.round(profiles.reduce((s, p) => s + p.busyMs, 0) * 10) / 10,
-    selfByPackageMs: add('selfByPackageMs', 40),
-    selfByFunctionMs: add('selfByFunctionMs', 40),
-    totalByFunctionMs: add('totalByFunctionMs', 60)
+    selfByPackageMs: add('selfByPackageMs', limits.packages),
+    selfByFunctionMs: add('selfByFunctionMs', limits.functions),
+    totalByFunctionMs: add('totalByFunctionMs', limits.total)
   }
 }
