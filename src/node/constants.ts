@@ -3,8 +3,13 @@
 /** DHT protocol prefix: swarmsite nodes form their own DHT, apart from the public IPFS one. */
 export const DEFAULT_PROTOCOL_PREFIX = '/swarmsite'
 
-/** A node in DHT mode 'auto' turns server after this long with a reachable WebRTC address (ms). */
-export const DEFAULT_DHT_SERVER_AFTER_MS = 30_000
+/**
+ * A node in DHT mode 'auto' turns server after this long with a reachable WebRTC address (ms).
+ * Only tabs that stay are worth routing through: every DHT query to a page is a WebRTC dial
+ * for the asker (~0.3 CPU-s in a browser), and in a flash crowd the visitors' provides at the
+ * end of their downloads dialled each other by the dozen. Until then the relays serve the DHT.
+ */
+export const DEFAULT_DHT_SERVER_AFTER_MS = 10 * 60_000
 
 /** Provider records outlive a tab by a little, not the 48 h of the public DHT (ms). */
 export const DEFAULT_PROVIDER_VALIDITY_MS = 10 * 60_000

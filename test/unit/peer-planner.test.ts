@@ -102,9 +102,10 @@ describe('dial planner', () => {
     assert.deepEqual(planDials({ ...base, failed: new Set(['x']), connected: new Set(['y']), candidates: [{ key: 'x', useful: 1 }, { key: 'y', useful: 1 }] }), [])
   })
 
-  it('always reaches for a holder of the reader\'s block when linked to none', () => {
+  it('reaches for a holder of the reader\'s block when linked to none, up to twice the target', () => {
     const out = planDials({ ...base, visitorLinks: 5, urgentHolders: ['h'], candidates: [] })
     assert.deepEqual(out, ['h'])
     assert.deepEqual(planDials({ ...base, visitorLinks: 5, connected: new Set(['h2']), urgentHolders: ['h', 'h2'], candidates: [] }), [])
+    assert.deepEqual(planDials({ ...base, visitorLinks: 6, urgentHolders: ['h'], candidates: [] }), [], 'not past twice the target')
   })
 })

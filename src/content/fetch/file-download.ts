@@ -693,7 +693,8 @@ export class FileDownload {
     this.announce(true)
     const signal = AbortSignal.any([this.controller.signal, run.ac.signal])
     void (async () => {
-      let previous = run.startedAt
+      let runBytes = 0
+      let runBlocks = 0
       try {
         for await (const block of originBlocks(this.url, blocks, plan.first, plan.last, {
           signal,
@@ -712,8 +713,9 @@ export class FileDownload {
           }
         })) {
           const t = this.now()
-          this.rate.record(block.data.byteLength, t - previous)
-          previous = t
+          runBytes += block.data.byteLength
+          runBlocks++
+          this.rate.record(runBytes, t - run.startedAt, runBlocks)
           blocks[block.index]!.inOrigin = false
           run.pending.delete(block.index)
           this.originBlocksFetched++

@@ -1,7 +1,8 @@
 /**
  * What the origin delivers to this visitor: a moving average of the time one block takes to
- * arrive (from the request, or from the block before it in the same response) and the rate
- * that makes, with hysteresis between "fast" (use it for everything) and "slow" (share it).
+ * arrive, and of the rate of each response so far (its bytes over the time since it was
+ * asked for: block-to-block gaps lie when a busy page reads several queued chunks at once),
+ * with hysteresis between "fast" (use it for everything) and "slow" (share it).
  */
 import { ORIGIN_RATE_EWMA_WEIGHT } from './constants.ts'
 
@@ -11,8 +12,11 @@ export interface OriginRateInit {
 }
 
 export interface OriginRate {
-  /** A block of `bytes` arrived `elapsedMs` after the previous one of its request (or the request). */
-  record(bytes: number, elapsedMs: number): void
+  /**
+   * A response has now delivered `blocks` blocks, `bytes` in all, `elapsedMs` after it was
+   * asked for.
+   */
+  record(bytes: number, elapsedMs: number, blocks: number): void
   /** Average ms per block; undefined before the first. */
   readonly blockMs: number | undefined
   /** Average bytes per second; undefined before the first block. */
@@ -35,9 +39,9 @@ export function originRate (init: OriginRateInit): OriginRate {
   let slowest: number | undefined
   const mix = (old: number | undefined, sample: number): number => old == null ? sample : old + ORIGIN_RATE_EWMA_WEIGHT * (sample - old)
   return {
-    record (bytes, elapsedMs) {
+    record (bytes, elapsedMs, blocks) {
       const ms = Math.max(elapsedMs, 0.5)
-      blockMs = mix(blockMs, ms)
+      blockMs = mix(blockMs, ms / Math.max(blocks, 1))
       const sample = bytes / ms * 1000
       rate = mix(rate, sample)
       slowest = Math.min(slowest ?? Infinity, sample)

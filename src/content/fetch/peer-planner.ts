@@ -157,7 +157,9 @@ export function planDials (input: DialPlanInput): string[] {
   let slots = input.maxDials - input.dialing.size
   const dialable = (key: string): boolean => !input.connected.has(key) && !input.dialing.has(key) && !input.failed.has(key) && !out.includes(key)
   if (slots <= 0) return out
-  if (!input.urgentHolders.some(k => input.connected.has(k) || input.dialing.has(k))) {
+  // a holder of the reader's block, if linked to none; but never past twice the target
+  // (every dial costs the browser dearly, and in a crowd blocks reach linked peers soon)
+  if (input.visitorLinks + input.dialing.size < 2 * input.targetConnections && !input.urgentHolders.some(k => input.connected.has(k) || input.dialing.has(k))) {
     const urgent = input.urgentHolders.filter(dialable)
     if (urgent.length > 0) {
       out.push(urgent[Math.floor(input.random() * urgent.length)]!)
