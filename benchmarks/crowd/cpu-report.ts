@@ -4,6 +4,7 @@
  * package or file and by function (self and total time). Pure formatting of saved results,
  * so `--report` re-renders it.
  */
+import type { RendererGroup } from './machine.ts'
 import type { SystemRun } from './runner.ts'
 
 /** Rows shown of each profile table; the JSON keeps more. */
@@ -33,6 +34,11 @@ export function cpuBreakdownLines (runs: SystemRun[]): string[] {
     const roles = Object.entries(c.chromiumByRoleS).map(([role, sec]) => `${role} ${s1(sec)}`).join(', ')
     const threads = Object.entries(c.chromiumTopThreadsS ?? {}).map(([t, sec]) => `${code(t)} ${s1(sec)}${cores(sec)}`).join(', ')
     lines.push(`- ${r.system} run ${r.run}: Chromium ${s1(c.chromiumS)} s over ${s1(c.wallS)} s${cores(c.chromiumS)}, relay ${s1(c.relayS)} s, driver ${s1(c.driverS)} s, interrupts ${s1(c.interruptsS)} s. By process role: ${roles}. Busiest threads (summed over the processes of a role; ${code('renderer:main')} is every page's JS thread): ${threads}.`)
+    const split = c.renderers
+    if (split != null) {
+      const per = (g: RendererGroup): string => g.processes === 0 ? 'none' : `${g.processes} processes, per process ${s1(g.processS / g.processes)} s (main thread ${s1(g.mainS / g.processes)} s${g.profilerS > 0 ? `, profiler thread ${s1(g.profilerS / g.processes)} s` : ''})`
+      lines.push(`  Renderers of profiled pages: ${per(split.profiled)}; the other renderers: ${per(split.others)}.`)
+    }
   }
   return lines
 }
@@ -57,12 +63,13 @@ export function jsProfileLines (run: SystemRun): string[] {
   const busy = sum.busyMs > 0 ? sum.busyMs : 1
   const share = (ms: number): string => `${(ms / busy * 100).toFixed(1)} %`
   const lines: string[] = []
-  const mainS = run.cpu?.chromiumTopThreadsS?.['renderer:main']
+  const profiled = run.cpu?.renderers?.profiled
   const peers = run.visitors.length
   lines.push(`### ${run.system} run ${run.run}: page JavaScript (visitors ${p.visitors.join(', ')})`, '')
   lines.push(`Chromium's sampling profiler (CDP \`Profiler\`, ${p.samplingIntervalUs / 1000} ms) in ${pages} of the ${peers} pages over ${s1(p.windowS)} s each: ` +
-    `${s1(sum.busyMs / 1000)} s of non-idle samples on their JS threads, ${s1(sum.busyMs / Math.max(1, pages) / 1000)} s per page (${(p.jsBusyShare * 100).toFixed(1)} % of the window)` +
-    (mainS != null && peers > 0 ? `; the renderers' main threads used ${s1(mainS / peers)} s of CPU per page on average over the run's CPU window.` : '.') +
+    `${s1(sum.busyMs / 1000)} s of non-idle samples on their JS threads, ${s1(sum.busyMs / Math.max(1, pages) / 1000)} s per page (${(p.jsBusyShare * 100).toFixed(1)} % of the window).` +
+    ' Samples are wall-clock time: a JS task that waits for a core (a saturated machine) is stretched, so read the shares, not the milliseconds, as where the CPU went' +
+    (profiled != null && profiled.processes > 0 ? `; those pages' main threads used ${s1(profiled.mainS / profiled.processes)} s of CPU each (from /proc), so 1 % share ≈ ${(profiled.mainS / profiled.processes / 100).toFixed(2)} CPU-s per page.` : '.') +
     ' Times are summed over the profiled pages; "share" is of their sampled busy time. A function\'s self time is spent in its own code; its total time includes everything it called (each frame once per sample). Packages come from the unminified bundle\'s `// <path>` module markers: `(program)` is V8/Blink work outside JS (parsing, compiling, event dispatch), `(gc)` garbage collection, `(native)` built-ins and Web APIs called from JS (e.g. `RTCDataChannel.send`, `crypto.subtle`).', '')
   lines.push(...profileTable(`Top ${PROFILE_ROWS.packages} packages or files by self time`, ['package or file', 'self (ms)', 'share'],
     Object.entries(sum.selfByPackageMs).slice(0, PROFILE_ROWS.packages).map(([pkg, ms]) => [code(pkg), s1(ms), share(ms)])))

@@ -136,6 +136,52 @@ export interface CpuUse {
   oursShare: number
   /** other processes / (wall × cores); above 0.05 the figures are slower than this machine can do */
   otherProcessesShare: number
+  /**
+   * when some pages ran the JS profiler: their renderer processes apart from the others (a
+   * profiled renderer is one with V8's profiler thread), so the profiler's cost shows and the
+   * profile's wall-clock samples can be set against the CPU those pages' main threads used
+   */
+  renderers?: { profiled: RendererGroup, others: RendererGroup }
+}
+
+export interface RendererGroup {
+  processes: number
+  /** CPU seconds of their main (JS) threads, of their whole processes, and of V8's profiler threads in them */
+  mainS: number
+  processS: number
+  profilerS: number
+}
+
+/** V8's CPU profiler thread, as /proc names it (comm is cut at 15 characters). */
+const PROFILER_THREAD = 'v8:ProfEvntProc'
+
+/** Renderer CPU between two marks, profiled renderers (those with a profiler thread at `b`) apart; undefined when none is. */
+export function rendererSplit (a: CpuMark, b: CpuMark): { profiled: RendererGroup, others: RendererGroup } | undefined {
+  const profiledPids = new Set<number>()
+  for (const [id, t] of b.threads) if (t.key === `renderer:${PROFILER_THREAD}`) profiledPids.add(Number(id.split('/')[0]))
+  if (profiledPids.size === 0) return undefined
+  const group = (): RendererGroup => ({ processes: 0, mainS: 0, processS: 0, profilerS: 0 })
+  const out = { profiled: group(), others: group() }
+  for (const [pid, { role, s }] of b.chromium) {
+    if (role !== 'renderer') continue
+    const g = profiledPids.has(pid) ? out.profiled : out.others
+    g.processes++
+    g.processS += s - (a.chromium.get(pid)?.s ?? 0)
+  }
+  for (const [id, { key, s }] of b.threads) {
+    const [pid, tid] = id.split('/').map(Number) as [number, number]
+    if (!key.startsWith('renderer:')) continue
+    const g = profiledPids.has(pid) ? out.profiled : out.others
+    const used = s - (a.threads.get(id)?.s ?? 0)
+    if (tid === pid) g.mainS += used
+    else if (key === `renderer:${PROFILER_THREAD}`) g.profilerS += used
+  }
+  for (const g of [out.profiled, out.others]) {
+    g.mainS = roundTo(g.mainS, 2)
+    g.processS = roundTo(g.processS, 2)
+    g.profilerS = roundTo(g.profilerS, 2)
+  }
+  return out
 }
 
 export function cpuBetween (a: CpuMark, b: CpuMark): CpuUse {
@@ -143,6 +189,7 @@ export function cpuBetween (a: CpuMark, b: CpuMark): CpuUse {
   const p = phaseBetween(a, b, TOP_THREADS)
   const relayS = Math.max(0, p.othersS.relay ?? 0)
   const cores = os.cpus().length
+  const renderers = rendererSplit(a, b)
   return {
     wallS: roundTo(p.wallS, 2),
     chromiumS: p.chromiumS,
@@ -153,7 +200,8 @@ export function cpuBetween (a: CpuMark, b: CpuMark): CpuUse {
     interruptsS: p.interruptsS,
     otherProcessesS: p.otherProcessesS,
     oursShare: roundTo((p.chromiumS + relayS + p.driverS) / (p.wallS * cores), 2),
-    otherProcessesShare: p.otherProcessesShare
+    otherProcessesShare: p.otherProcessesShare,
+    ...(renderers != null ? { renderers } : {})
   }
 }
 

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { cpuBreakdownLines, cpuSection, jsProfileLines, splitFunctionKey } from '../../benchmarks/crowd/cpu-report.ts'
+import { rendererSplit } from '../../benchmarks/crowd/machine.ts'
 import { bundlePage } from '../../benchmarks/crowd/pages.ts'
 import { profiledVisitors } from '../../benchmarks/crowd/profile.ts'
 import { swarmSystem } from '../../benchmarks/crowd/systems/swarm.ts'
 import { bundleModules, sumProfiles } from '../../benchmarks/lib/js-profile.ts'
 import type { SystemRun } from '../../benchmarks/crowd/runner.ts'
+import type { CpuMark } from '../../benchmarks/lib/cpu.ts'
 import type { JsProfile } from '../../benchmarks/lib/js-profile.ts'
 
 function run (extra: Partial<SystemRun> = {}): SystemRun {
@@ -88,9 +90,12 @@ describe('bench crowd CPU report', () => {
 
   it('writes the JS profile tables: packages, functions by self and by total time', () => {
     const r = run({ jsProfile: { system: 'swarm', visitors: [0, 3], samplingIntervalUs: 500, windowS: 10, jsBusyShare: 0.2, sum: profile, perPage: [] } })
+    r.cpu!.renderers = { profiled: { processes: 2, mainS: 3, processS: 5, profilerS: 0.4 }, others: { processes: 2, mainS: 2, processS: 3, profilerS: 0 } }
+    assert.match(cpuBreakdownLines([r])[1]!, /^ {2}Renderers of profiled pages: 2 processes, per process 2\.5 s \(main thread 1\.5 s, profiler thread 0\.2 s\); the other renderers: 2 processes, per process 1\.5 s \(main thread 1\.0 s\)\.$/)
     const md = jsProfileLines(r).join('\n')
     assert.match(md, /### swarm run 1: page JavaScript \(visitors 0, 3\)/)
-    assert.match(md, /in 2 of the 4 pages over 10\.0 s each: 4\.0 s of non-idle samples on their JS threads, 2\.0 s per page \(20\.0 % of the window\); the renderers' main threads used 1\.5 s of CPU per page/)
+    assert.match(md, /in 2 of the 4 pages over 10\.0 s each: 4\.0 s of non-idle samples on their JS threads, 2\.0 s per page \(20\.0 % of the window\)\. Samples are wall-clock time/)
+    assert.match(md, /those pages' main threads used 1\.5 s of CPU each \(from \/proc\), so 1 % share ≈ 0\.01 CPU-s per page\./)
     assert.match(md, /\| `@libp2p\/gossipsub` \| 1000\.0 \| 25\.0 % \|/)
     assert.match(md, /\| `heartbeat` \| `@libp2p\/gossipsub` \| 600\.0 \| 15\.0 % \|/)
     assert.match(md, /\| `__name` \| `\(bundle prelude\)` \| 5\.0 \| 0\.1 % \|/)
@@ -99,6 +104,28 @@ describe('bench crowd CPU report', () => {
     assert.match(md, /Top 30 functions by total time:\n\n\| function \| package or file \| total \(ms\) \| share \|\n\|---\|---\|---:\|---:\|\n\| `onMessage` \| `src\/swarm\/swarm\.ts` \| 1500\.0 \| 37\.5 % \|\n\| `\(program\)` \| `\(program\)` \| 900\.0 \| 22\.5 % \|/)
     const section = cpuSection([r], 2).join('\n')
     assert.match(section, /^## Where the CPU went\n\n\*\*Profiled runs are slower:\*\* with `--profile-pages 2`/)
+  })
+
+  it('tells profiled renderers (those with V8\'s profiler thread) from the others', () => {
+    const mark = (at: number, k: number, profilerThread: boolean): CpuMark => ({
+      at,
+      chromium: new Map([[10, { role: 'renderer', s: 4 * k }], [20, { role: 'renderer', s: 2 * k }], [30, { role: 'browser', s: 9 * k }]]),
+      threads: new Map([
+        ['10/10', { key: 'renderer:main', s: 3 * k }],
+        ...(profilerThread ? [['10/11', { key: 'renderer:v8:ProfEvntProc', s: 0.5 * k }] as const] : []),
+        ['20/20', { key: 'renderer:main', s: 1 * k }],
+        ['20/21', { key: 'renderer:WebRTC_W_and_N', s: 0.5 * k }],
+        ['30/30', { key: 'browser:main', s: 9 * k }]
+      ]),
+      others: {},
+      driver: 0,
+      machine: { busy: 0, steal: 0, irq: 0 }
+    })
+    assert.equal(rendererSplit(mark(0, 1, false), mark(1000, 2, false)), undefined)
+    assert.deepEqual(rendererSplit(mark(0, 1, true), mark(1000, 2, true)), {
+      profiled: { processes: 1, mainS: 3, processS: 4, profilerS: 0.5 },
+      others: { processes: 1, mainS: 1, processS: 2, profilerS: 0 }
+    })
   })
 
   it('bundles the swarm page unminified with module markers for profiling, and minified without', async () => {
