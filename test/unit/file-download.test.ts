@@ -42,7 +42,7 @@ function fakeOrigin (bytes: Uint8Array, options: { ignoreRange?: boolean, corrup
     const end = options.ignoreRange === true || range == null ? bytes.byteLength - 1 : Number(range[2])
     requests.push({ start, end })
     const body = bytes.slice(start, end + 1)
-    if (options.corrupt === true) body[body.length >> 1] ^= 0xff
+    if (options.corrupt === true) body[body.length >> 1] = (body[body.length >> 1] ?? 0) ^ 0xff
     let at = 0
     const stream = new ReadableStream<Uint8Array>({
       async pull (controller) {

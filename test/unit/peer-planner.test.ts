@@ -64,6 +64,9 @@ describe('peer planner', () => {
     for (let i = 0; i < 4; i++) blocks[i]!.done = true
     const endgame = planPeers(input(blocks, [peer('a'), peer('b')], { a: 'all', b: 'all' }))
     assert.deepEqual(endgame.asks.map(a => a.index).sort(), [4, 4, 5, 5])
+    for (const i of [4, 5]) assert.deepEqual(endgame.asks.filter(a => a.index === i).map(a => a.peer).sort(), ['a', 'b'], 'two different peers')
+    const alone = planPeers(input(blocks, [peer('a')], { a: 'all' }))
+    assert.deepEqual(alone.asks.map(a => a.index).sort(), [4, 5], 'never the same peer twice for one block')
   })
 
   it('gives up an ask only when its peer has delivered nothing for a deadline', () => {

@@ -95,6 +95,7 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
     let bestMs = Infinity
     for (const p of input.peers) {
       if ((free.get(p.key) ?? 0) <= 0 || b.tried.has(p.key) || b.asks.has(p.key) || !input.has(p.key, b.index)) continue
+      if (asks.some(a => a.index === b.index && a.peer === p.key)) continue // chosen already in this pass
       // queued there: what was in flight plus what this pass has added
       const ms = p.expectedMs(config.maxInflightPerPeer - (free.get(p.key) ?? 0))
       if (ms < bestMs) { best = p; bestMs = ms }
