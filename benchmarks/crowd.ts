@@ -56,6 +56,10 @@ Writes <out>.json (raw per-visitor data, machine), <out>.md, <out>-completion.sv
   --timeout <s>          one run's deadline from its first arrival; visitors without a result by
                          then fail (default: last arrival + max(300 s, 2 × N·size / origin rate))
   --block-deadline-ms <ms>  the swarm's blockDeadlineMs (default: the library's, 1500)
+  --upload-probe <on|off>   the swarm's upload congestion probe (default off: the upload cap
+                         emulates each visitor's uplink, so no queue forms on any link, while
+                         20 tabs and the relay on this machine's cores inflate every round
+                         trip the probe measures; 'on' shows what that costs)
   --origin-ports <n>     ports the origin listens on, sharing one limiter (default ceil(peers / 2))
   --out <base>           output path without extension (default benchmarks/results/<scenario>-<YYYY-MM-DD>)
   --no-renice            leave Chromium's renderer priorities alone (default: all set to nice 0)
@@ -84,6 +88,7 @@ interface Options {
   systems: string[]
   runTimeoutMs: number
   blockDeadlineMs?: number
+  uploadProbe: boolean
   originPorts: number
   out: string
   renice: boolean
@@ -107,6 +112,7 @@ function parseOptions (argv: string[]): Options | undefined {
       systems: { type: 'string' },
       timeout: { type: 'string' },
       'block-deadline-ms': { type: 'string' },
+      'upload-probe': { type: 'string' },
       'origin-ports': { type: 'string' },
       out: { type: 'string' },
       renice: { type: 'boolean' },
@@ -121,6 +127,11 @@ function parseOptions (argv: string[]): Options | undefined {
   const spec = SCENARIOS[scenario]
   if (spec == null) throw new UsageError(`unknown scenario ${JSON.stringify(scenario)} (scenarios: ${Object.keys(SCENARIOS).join(', ')})`)
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`)
+  const onOff = (name: string, value: string | undefined, fallback: boolean): boolean => {
+    if (value == null) return fallback
+    if (value === 'on' || value === 'off') return value === 'on'
+    throw new UsageError(`--${name} must be on or off, got ${JSON.stringify(value)}`)
+  }
   const int = (name: string, value: string | undefined, fallback: number, min: number): number => {
     if (value == null) return fallback
     const n = Number(value)
@@ -152,6 +163,7 @@ function parseOptions (argv: string[]): Options | undefined {
     systems: [...new Set(systems)],
     runTimeoutMs,
     ...(values['block-deadline-ms'] != null ? { blockDeadlineMs: int('block-deadline-ms', values['block-deadline-ms'], 1500, 0) } : {}),
+    uploadProbe: onOff('upload-probe', values['upload-probe'], false),
     originPorts: int('origin-ports', values['origin-ports'], Math.max(1, Math.ceil(peers / 2)), 1),
     out: resolve(values.out ?? `${ROOT}benchmarks/results/${scenario}-${date}`).replace(/\.(json|md)$/, ''),
     renice: values.renice !== false,
@@ -180,7 +192,7 @@ function driverFrom (mod: Record<string, unknown>): SystemDriver | undefined {
 async function loadSystems (options: Options, skipped: Array<{ system: string, reason: string }>): Promise<SystemDriver[]> {
   const out: SystemDriver[] = []
   for (const name of options.systems) {
-    if (name === 'swarm') out.push(swarmSystem(options.blockDeadlineMs != null ? { blockDeadlineMs: options.blockDeadlineMs } : {}))
+    if (name === 'swarm') out.push(swarmSystem({ uploadProbe: options.uploadProbe, ...(options.blockDeadlineMs != null ? { blockDeadlineMs: options.blockDeadlineMs } : {}) }))
     else if (name === 'http') out.push(httpSystem)
     else if (name === 'webtorrent') {
       if (!existsSync(WEBTORRENT)) {
@@ -266,6 +278,7 @@ async function main (): Promise<number> {
       runTimeoutMs: options.runTimeoutMs,
       originPorts: options.originPorts,
       ...(options.blockDeadlineMs != null ? { blockDeadlineMs: options.blockDeadlineMs } : {}),
+      uploadProbe: options.uploadProbe,
       renice: options.renice,
       ...(options.profilePages > 0 ? { profilePages: options.profilePages } : {})
     },

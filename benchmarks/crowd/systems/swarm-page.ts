@@ -18,6 +18,7 @@ window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<Vi
       iceServers: [],
       upload: { maxBytesPerSecond: config.uploadBytesPerSecond ?? Infinity },
       ...(config.blockDeadlineMs != null ? { blockDeadlineMs: config.blockDeadlineMs } : {}),
+      ...(config.uploadProbe ? {} : { uploadProbe: false as const }),
       ...(config.blockstore === 'memory' ? { blockstore: createMemoryBlockstore() } : {})
     })
     // the fetch goes out while the node starts: the first bytes never wait for it

@@ -9,6 +9,8 @@ import type { SystemDriver } from '../types.ts'
 export interface SwarmSystemInit {
   /** The library's `blockDeadlineMs`; default: the library's (1500 ms). */
   blockDeadlineMs?: number
+  /** The library's upload congestion probe (`uploadProbe`); default off (see crowd.ts --help). */
+  uploadProbe?: boolean
   /** Where each visitor keeps blocks; default 'memory' (as the other systems do). */
   blockstore?: 'memory' | 'indexeddb'
 }
@@ -24,6 +26,7 @@ export interface SwarmPageConfig {
   /** null = no cap (JSON has no Infinity) */
   uploadBytesPerSecond: number | null
   blockDeadlineMs?: number
+  uploadProbe: boolean
   blockstore: 'memory' | 'indexeddb'
 }
 
@@ -47,6 +50,7 @@ export function swarmSystem (init: SwarmSystemInit = {}): SystemDriver {
         relayWs: setup.relayWs,
         uploadBytesPerSecond: Number.isFinite(setup.uploadBytesPerSecond) ? setup.uploadBytesPerSecond : null,
         ...(init.blockDeadlineMs != null ? { blockDeadlineMs: init.blockDeadlineMs } : {}),
+        uploadProbe: init.uploadProbe ?? false,
         blockstore: init.blockstore ?? 'memory'
       }
       return { pageConfig, async cleanup () {} }
