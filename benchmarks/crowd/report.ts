@@ -29,6 +29,8 @@ export interface CrowdResult {
     runTimeoutMs: number
     originPorts: number
     blockDeadlineMs?: number
+    /** the swarm's upload congestion probe (absent in results from before the option) */
+    uploadProbe?: boolean
     renice: boolean
     /** --profile-pages: swarm pages profiled per run (absent = none) */
     profilePages?: number

@@ -39,9 +39,10 @@ function input (blocks: TableBlock[], over: Partial<OriginPlanInput> = {}): Orig
     members: [],
     holders: () => 0,
     claims: () => undefined,
+    freeFor: () => 60_000,
     discovering: false,
     origin: { fetched: 0, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false },
-    config: { deadlineMs: 1500, concurrency: 2, maxRunBytes: 4 * BLOCK, urgentAfterMs: 6000, claimTrustMs: 4500, attempts: 3 },
+    config: { deadlineMs: 1500, concurrency: 2, maxRunBytes: 4 * BLOCK, urgentAfterMs: 6000, claimTrustMs: 4500, attempts: 3, stealAfterMs: 3000 },
     random: prng(1),
     ...over
   }
@@ -80,6 +81,22 @@ describe('origin planner', () => {
     assert.equal(fill.first, ownLowest)
     for (const i of indices([fill])) assert.equal(ownerOf(everyone, i), 'me', `block ${i} of the fill run is ours`)
     assert.equal(runs.some(r => r.purpose === 'urgent'), false, 'another visitor\'s free block waits a deadline for its owner')
+  })
+
+  it('takes someone else\'s free block only once it has stayed free: a deadline and a jitter for the reader, stealAfterMs for the fill', () => {
+    const members = ['peer-a']
+    const everyone = ['me', ...members]
+    const theirs = [...Array(64).keys()].filter(i => ownerOf(everyone, i) !== 'me')
+    const blocks = table(64)
+    // every block of ours is held by someone: only theirs are free
+    const held = (i: number): number => theirs.includes(i) ? 0 : 1
+    const next = theirs[0]!
+    for (let i = 0; i < next; i++) blocks[i]!.done = true
+    const base = { members, next, holders: held, nextSince: 60_000 - 4_000, now: 60_000 }
+    assert.deepEqual(planOrigin(input(blocks, { ...base, freeFor: () => 1_000 })), [], 'freshly free: left to its owner')
+    const late = planOrigin(input(blocks, { ...base, freeFor: () => 3_100 }))
+    assert.ok(late.some(r => r.purpose === 'urgent' && r.first === next), 'free past two deadlines: the reader takes it')
+    assert.ok(late.some(r => r.purpose === 'fill' && theirs.includes(r.first)), 'free past stealAfterMs: the fill takes one')
   })
 
   it('never fetches a block another visitor announced fetching, until that announcement is older than the trust', () => {

@@ -165,6 +165,8 @@ export class FileDownload {
   private readonly now: () => number
   private readonly random: () => number
   private readonly waiters = new Set<() => void>()
+  /** When each block was first seen free (held and fetched by none we know of); absent = not free. */
+  private readonly freeSince = new Map<number, number>()
   /** Blocks the store held before this download: read from it, counted as from the store. */
   private readonly heldBefore = new Set<number>()
   private next = 0
@@ -441,6 +443,11 @@ export class FileDownload {
     }
     for (let i = 1; i < holders.length; i++) holders[i]! += holders[i - 1]!
     const holdersOf = (i: number): number => holders[i]!
+    for (let i = this.next; i < this.end; i++) {
+      const b = blocks[i]!
+      if (b.done || holders[i]! > 0 || claims.has(i) || b.inOrigin) this.freeSince.delete(i)
+      else if (!this.freeSince.has(i)) this.freeSince.set(i, now)
+    }
     const fast = this.rate.fast
 
     // peers: give up on stalled asks, then ask
@@ -496,6 +503,7 @@ export class FileDownload {
       members,
       holders: holdersOf,
       claims: (i) => claims.get(i),
+      freeFor: (i) => { const since = this.freeSince.get(i); return since == null ? 0 : now - since },
       discovering: !this.settled,
       origin: { fetched: this.originBlocksFetched, quick: (this.rate.slowestBytesPerSecond ?? 0) >= this.o.fastOriginBytesPerSecond, inflight: this.runs.size, fillInflight, urgentInflight, fast },
       config: {
@@ -504,7 +512,8 @@ export class FileDownload {
         maxRunBytes: fast ? this.o.fastOriginMaxRunBytes : this.o.originMaxRunBytes,
         urgentAfterMs: this.o.deadlineMs * this.o.urgentOriginAfterDeadlines,
         claimTrustMs: Math.max(2 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
-        attempts: this.o.originAttempts
+        attempts: this.o.originAttempts,
+        stealAfterMs: Math.max(2 * this.o.deadlineMs, 2 * blockMs)
       },
       random: this.random
     })

@@ -6,10 +6,13 @@
  * once. While it is slow (a crowd shares it), a visitor fetches from it:
  * - **fill**: one request at a time for a block nobody holds and nobody else announced fetching
  *   — its own blocks first (rendezvous-hashed over the visitors downloading the file, lowest
- *   first since readers go in order), else a random free block (a visitor alone, or one whose own
- *   blocks are all covered: it takes work others have not started, so the origin never idles);
+ *   first since readers go in order), else a random free block that has stayed free for
+ *   `stealAfterMs` (its owner is gone or far behind: the origin must not idle while work is
+ *   left, but a block its owner is about to start is not worth a second copy);
  * - **urgent**: the reader's next block, when no peer can bring it — nobody holds it and it is
- *   ours or nobody's, or nobody delivered it within a deadline, or the reader has waited
+ *   ours or nobody's, or it has stayed free a deadline (plus a jitter of up to one more per
+ *   visitor and block, so that readers waiting for the same block do not all take it at once),
+ *   or nobody delivered it within a deadline, or the reader has waited
  *   `urgentAfterMs` — but never a block another visitor announced fetching, unless that
  *   announcement is older than `claimTrustMs` (that visitor missed its deadline).
  * While the origin is fast, peers are not worth their cost: it fetches everything in the
@@ -29,6 +32,8 @@ export interface OriginPlanConfig {
   claimTrustMs: number
   /** Origin failures of one block before it is never asked again. */
   attempts: number
+  /** Someone else's free block is taken by the fill once it has been free this long. */
+  stealAfterMs: number
 }
 
 export interface OriginPlanInput {
@@ -47,6 +52,8 @@ export interface OriginPlanInput {
   holders: (index: number) => number
   /** Other visitors that announced fetching block i from the origin → how long ago (ms). */
   claims: (index: number) => ReadonlyMap<string, number> | undefined
+  /** How long block i has been free (held by none, fetched by none) as far as we know, ms. */
+  freeFor: (index: number) => number
   /**
    * True while we have heard of nobody yet (the node starting, summaries on their way): only
    * the reader's first block may go to the origin, so a newcomer doesn't fetch what peers hold.
@@ -74,6 +81,16 @@ export interface OriginRun {
   /** Inclusive. */
   last: number
   purpose: OriginRunPurpose
+}
+
+/** 0..1, the same for a visitor and block on every call, different across visitors. */
+function jitter (self: string, index: number): number {
+  let h = 0x811c9dc5 ^ index
+  for (let i = 0; i < self.length; i++) h = Math.imul(h ^ self.charCodeAt(i), 0x01000193)
+  h ^= h >>> 15
+  h = Math.imul(h, 0x2c1b3c6d)
+  h ^= h >>> 12
+  return (h >>> 0) / 0x1_0000_0000
 }
 
 /** Origin requests to start now (none when the slots are busy or nothing qualifies). */
@@ -139,8 +156,8 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     const free = !covered(r.index)
     const go = !claimed && (
       (free && mine(r.index)) ||
-      (free && waited >= config.deadlineMs) ||
-      (r.asks.size === 0 && waited >= config.deadlineMs) ||
+      (free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))) ||
+      (!free && r.asks.size === 0 && waited >= config.deadlineMs) ||
       waited >= config.urgentAfterMs
     )
     if (go) {
@@ -157,7 +174,7 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
       const b = blocks[i]
       if (!usable(b) || b.asks.size > 0 || covered(i)) continue
       if (input.members.length > 0 && mine(i)) { own = i; break }
-      free.push(i)
+      if (input.members.length === 0 || input.freeFor(i) >= config.stealAfterMs) free.push(i)
     }
     if (own != null) {
       runs.push({ first: own, last: extend(own, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'fill' })
