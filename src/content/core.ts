@@ -7,12 +7,13 @@
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import { availability } from './availability/index.ts'
+import { BlockRanges } from './availability/block-ranges.ts'
 import { blockKey } from './blockstore/key.ts'
 import { blockExchange } from './exchange/block-exchange.ts'
 import { uploadBudget } from './upload-budget.ts'
 import type { Availability, AvailabilityInit } from './availability/index.ts'
 import type { SwarmBlockstore } from './blockstore/interface.ts'
-import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent, PeerBannedEvent } from './exchange/block-exchange.ts'
+import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent, PeerBannedEvent, PeerHaveBlockEvent } from './exchange/block-exchange.ts'
 import type { Manifest, ManifestFile } from './manifest-types.ts'
 import type { UploadBudget, UploadBudgetInit } from './upload-budget.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -37,6 +38,7 @@ export interface ContentCoreComponents {
 
 export interface ContentCoreEvents {
   'block:uploaded': CustomEvent<BlockUploadedEvent>
+  'peer:have-block': CustomEvent<PeerHaveBlockEvent>
   'peer:banned': CustomEvent<PeerBannedEvent>
 }
 
@@ -57,6 +59,8 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
   private readonly servable = new Set<string>()
   /** blockKey → where the block sits in the manifest, to announce what the store holds. */
   private readonly places = new Map<string, Array<{ file: ManifestFile, index: number }>>()
+  /** What linked peers told us directly (HAVEs) they came to hold: peer → root → blocks. */
+  private readonly neighbours = new Map<string, Map<string, BlockRanges>>()
   private running = false
 
   constructor (init: ContentCoreInit, components: ContentCoreComponents) {
@@ -92,6 +96,7 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
       takeUpload: async (bytes, options) => { await this.upload.take(bytes, options) }
     })
     this.exchange.addEventListener('block:uploaded', (evt) => { this.safeDispatchEvent('block:uploaded', { detail: evt.detail }) })
+    this.exchange.addEventListener('peer:have-block', (evt) => { this.onNeighbourHave(evt.detail.peer, evt.detail.cid) })
     this.exchange.addEventListener('peer:banned', (evt) => {
       this.availability.removePeer(evt.detail.peer, { forever: true })
       this.safeDispatchEvent('peer:banned', { detail: evt.detail })
@@ -117,10 +122,43 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
     await this.exchange.stop()
   }
 
-  /** Keeps a verified block (as its CID hashes it) and announces it at every place of the manifest it fills. */
+  /**
+   * Keeps a verified block (as its CID hashes it) and announces it at every place of the
+   * manifest it fills: in the next gossip summary, and at once to the peers linked to us.
+   */
   async store (cid: CID, block: Uint8Array, options?: AbortOptions): Promise<void> {
     await this.blockstore.put(cid, block, options)
     this.announceHeld(cid)
+    if (this.running && this.upload.enabled && this.isServable(cid)) this.exchange.announce(cid)
+  }
+
+  /** Blocks of `root` linked peers told us they hold since they last summarised (peer id → blocks). */
+  neighbourBlocks (root: string): Map<string, BlockRanges> {
+    const out = new Map<string, BlockRanges>()
+    for (const [peer, roots] of this.neighbours) {
+      const blocks = roots.get(root)
+      if (blocks != null) out.set(peer, blocks)
+    }
+    return out
+  }
+
+  /** A peer we are no longer linked with: what it told us directly goes (gossip still knows it). */
+  forgetNeighbour (peer: PeerId): void {
+    this.neighbours.delete(peer.toString())
+  }
+
+  private onNeighbourHave (peer: PeerId, cid: CID): void {
+    const at = this.places.get(blockKey(cid))
+    if (at == null) return // not a block of ours: nothing to learn
+    const key = peer.toString()
+    let roots = this.neighbours.get(key)
+    if (roots == null) { roots = new Map(); this.neighbours.set(key, roots) }
+    for (const { file, index } of at) {
+      let blocks = roots.get(file.root)
+      if (blocks == null) { blocks = new BlockRanges(); roots.set(file.root, blocks) }
+      blocks.add(index)
+    }
+    this.safeDispatchEvent('peer:have-block', { detail: { peer, cid } })
   }
 
   isServable (cid: CID): boolean {

@@ -49,7 +49,28 @@ export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComp
     linked: () => new Set(visitorLinks().keys()),
     want: async (peer, cid, options) => core.exchange.want(peer, cid, options),
     inflight: (peer) => core.exchange.inflight(peer),
-    view: (root) => core.availability.fileView(root).filter(v => !core.exchange.isBanned(v.peer)),
+    // gossip summaries, with what linked peers told us directly since (their HAVEs) on top
+    view: (root) => {
+      const view = core.availability.fileView(root).filter(v => !core.exchange.isBanned(v.peer))
+      const direct = core.neighbourBlocks(root)
+      if (direct.size === 0) return view
+      for (const v of view) {
+        const more = direct.get(v.peer.toString())
+        if (more == null || v.blocks == null) continue
+        const blocks = v.blocks.clone()
+        for (const [s, e] of more.ranges()) blocks.addRange(s, e)
+        v.blocks = blocks
+        direct.delete(v.peer.toString())
+      }
+      for (const [key, blocks] of direct) {
+        const peer = visitorLinks().get(key)
+        if (peer != null && !core.exchange.isBanned(peer)) view.push({ peer, blocks, downloading: true, fetching: new Map() })
+      }
+      return view
+    },
+    open: async (peer, options) => {
+      if (!core.exchange.hasSession(peer)) await core.exchange.open(peer, options)
+    },
     findProviders: async (root, options) => {
       // every relay down and no peer connected: nobody to ask, and the DHT would wait for a
       // peer until the deadline

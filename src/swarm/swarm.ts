@@ -107,8 +107,12 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     })
     this.core.addEventListener('peer:banned', (evt) => { this.safeDispatchEvent('peer:banned', { detail: evt.detail }) })
     this.core.availability.addEventListener('peer:have', () => { this.changed() })
+    this.core.addEventListener('peer:have-block', () => { this.changed() })
     node.addEventListener('peer:connect', () => { this.changed() })
-    node.addEventListener('peer:disconnect', () => { this.changed() })
+    node.addEventListener('peer:disconnect', (evt) => {
+      this.core.forgetNeighbour(evt.detail.peerId)
+      this.changed()
+    })
   }
 
   get peerId (): PeerId { return this.node.peerId }

@@ -262,6 +262,29 @@ describe('block exchange between real libp2p nodes', { timeout: 30_000 }, () => 
     assert.equal(blockStreams(a.libp2p).length, 1)
   })
 
+  it('a peer tells those with a stream to it, unasked, of blocks it comes to hold (HAVE)', async () => {
+    const heard: Array<{ peer: string, cid: string }> = []
+    const onHave = (evt: CustomEvent<{ peer: PeerId, cid: CID }>): void => { heard.push({ peer: evt.detail.peer.toString(), cid: evt.detail.cid.toString() }) }
+    a.exchange.addEventListener('peer:have-block', onHave)
+    try {
+      // a opens its stream to b before wanting anything, so b can reach it
+      await a.exchange.open(b.libp2p.peerId)
+      assert.equal(a.exchange.hasSession(b.libp2p.peerId), true)
+      await waitFor('b to serve the stream', () => b.exchange.inflight(a.libp2p.peerId) === 0 && b.libp2p.getConnections(a.libp2p.peerId).length > 0, WAIT_MS, 10)
+      const fresh = await rawBlock('a block b has just come to hold')
+      await keep(b, [fresh])
+      await waitFor('b\'s stream handler', async () => { b.exchange.announce(fresh.cid); await delay(20); return heard.length > 0 }, WAIT_MS, 10)
+      assert.deepEqual(heard[0], { peer: b.libp2p.peerId.toString(), cid: fresh.cid.toString() })
+      // and a can ask for it at once; the stream carries both
+      assertBytes(await a.exchange.want(b.libp2p.peerId, fresh.cid), fresh.bytes)
+      assert.equal(blockStreams(a.libp2p).length, 1)
+      assert.equal(a.exchange.isBanned(b.libp2p.peerId), false, 'a HAVE is no protocol violation')
+      assert.equal(b.violations.length, 0)
+    } finally {
+      a.exchange.removeEventListener('peer:have-block', onHave)
+    }
+  })
+
   it('the responder answers the highest priority first, ties in arrival order', async () => {
     const r = await startLibp2p()
     const { stream, lp } = await rawStream(r, b.libp2p)

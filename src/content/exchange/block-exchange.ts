@@ -5,6 +5,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { PriorityQueue } from '@libp2p/utils'
+import { raceSignal } from 'race-signal'
 import { TypedEventEmitter } from 'main-event'
 import * as defaults from './constants.ts'
 import { BlockNotAvailableError, ExchangeStoppedError, PeerBannedError } from './errors.ts'
@@ -35,8 +36,12 @@ export interface BlockUploadedEvent { peer: PeerId, cid: CID, bytes: number }
 export interface PeerBannedEvent { peer: PeerId, reason: string }
 export interface PeerViolationEvent { peer: PeerId, error: Error, strikes: number }
 
+export interface PeerHaveBlockEvent { peer: PeerId, cid: CID }
+
 export interface BlockExchangeEvents {
   'block:uploaded': CustomEvent<BlockUploadedEvent>
+  /** A linked peer told us it now holds a block (a HAVE on our stream to it). */
+  'peer:have-block': CustomEvent<PeerHaveBlockEvent>
   'peer:banned': CustomEvent<PeerBannedEvent>
   'peer:violation': CustomEvent<PeerViolationEvent>
 }
@@ -55,6 +60,15 @@ export interface BlockExchange extends TypedEventEmitter<BlockExchangeEvents> {
   canAsk(peer: PeerId): boolean
   /** Never ask or serve this peer again, and hang up on it. */
   ban(peer: PeerId, reason: string): void
+  /** Tells every peer with a stream to us that we now hold `cid` (a HAVE on each). */
+  announce(cid: CID): void
+  /**
+   * Opens our stream to `peer` ahead of any want, so that it can tell us (HAVEs) what it comes
+   * to hold; resolves once open, rejects as opening a want's stream would.
+   */
+  open(peer: PeerId, options?: AbortOptions): Promise<void>
+  /** Whether our stream to `peer` is open. */
+  hasSession(peer: PeerId): boolean
   /** By peer id or its string form. */
   isBanned(peer: PeerId | string): boolean
 }
@@ -72,6 +86,8 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
   private readonly banned = new Set<string>()
   private readonly strikes = new Map<string, number>()
   private readonly inbound = new Set<Stream>()
+  /** Per inbound stream: sends a HAVE on it. */
+  private readonly announcers = new Map<Stream, (cid: CID) => void>()
   private controller = new AbortController()
   private running = false
   /**
@@ -112,6 +128,7 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     this.sessions.clear()
     for (const stream of this.inbound) stream.abort(new ExchangeStoppedError('block exchange stopped'))
     this.inbound.clear()
+    this.announcers.clear()
     this.uploads.abort()
   }
 
@@ -134,8 +151,12 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
       onBlockSent: (cid, bytes) => {
         this.safeDispatch('block:uploaded', { peer, cid, bytes })
       },
+      onAnnouncer: (announce) => { this.announcers.set(stream, announce) },
       signal: this.controller.signal
-    }).finally(() => { this.inbound.delete(stream) })
+    }).finally(() => {
+      this.inbound.delete(stream)
+      this.announcers.delete(stream)
+    })
   }
 
   private strike (peer: PeerId, error: Error): void {
@@ -163,6 +184,21 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     this.sessions.delete(key)
     this.components.libp2p.hangUp(peer).catch(err => { log.trace('hang up on %p: %s', peer, err.message) })
     this.safeDispatch('peer:banned', { peer, reason })
+  }
+
+  announce (cid: CID): void {
+    for (const announce of this.announcers.values()) announce(cid)
+  }
+
+  async open (peer: PeerId, options: AbortOptions = {}): Promise<void> {
+    if (!this.running) throw new ExchangeStoppedError('block exchange is not running')
+    if (this.isBanned(peer)) throw new PeerBannedError(`${peer} is banned`)
+    await raceSignal(this.session(peer), options.signal)
+  }
+
+  hasSession (peer: PeerId): boolean {
+    const session = this.settled.get(peer.toString())
+    return session != null && !session.closed
   }
 
   isBanned (peer: PeerId | string): boolean {
@@ -202,6 +238,7 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     session = peerSession({
       peer,
       stream,
+      onHave: (cid) => { this.safeDispatch('peer:have-block', { peer, cid }) },
       onInvalidBlock: (cid) => { this.ban(peer, `sent bytes that do not match ${cid}`) },
       onViolation: (err) => { this.strike(peer, err) },
       onClose: () => {

@@ -23,6 +23,8 @@ export interface PeerSessionInit {
   onViolation(err: Error): void
   /** The session is over (stream closed either way). */
   onClose(): void
+  /** The peer told us, unasked, that it now holds `cid` (a HAVE presence). */
+  onHave?(cid: CID): void
 }
 
 interface Pending {
@@ -97,8 +99,9 @@ export function peerSession (init: PeerSessionInit): PeerSession {
         }
         for (const presence of message.presences) {
           const key = presence.cid.toString()
+          if (presence.type === 'have') { init.onHave?.(presence.cid); continue }
           const p = pending.get(key)
-          if (p == null || presence.type !== 'dont-have') continue
+          if (p == null) continue
           pending.delete(key)
           p.reject(new BlockNotAvailableError(`${peer} does not have ${key}`))
         }

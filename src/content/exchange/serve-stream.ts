@@ -1,7 +1,9 @@
 /**
  * The responder's side of one block-exchange stream: reads wants and cancels, answers each want
  * with the block or DONT_HAVE, highest priority first, one block at a time so the upload budget
- * paces what leaves this node.
+ * paces what leaves this node. It also tells the requester, unasked, of blocks this node has
+ * just come to hold (HAVE presences, `announce`): a linked peer learns at once what it can ask
+ * for, without waiting for the next gossip summary. Readers that predate HAVEs ignore them.
  */
 import { lpStream } from '@libp2p/utils'
 import { logger } from '@libp2p/logger'
@@ -28,6 +30,8 @@ export interface ServeStreamInit {
   onViolation(err: Error): void
   onBlockSent(cid: CID, bytes: number): void
   signal: AbortSignal
+  /** Called once the stream serves, with a function that sends a HAVE for a block on it. */
+  onAnnouncer?(announce: (cid: CID) => void): void
 }
 
 interface QueuedWant {
@@ -97,6 +101,13 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
       }
     }
   }
+
+  // HAVEs are small and go out between blocks; a failed write ends nothing (the read side decides)
+  let announcing: Promise<unknown> = Promise.resolve()
+  init.onAnnouncer?.((cid) => {
+    if (signal.aborted || ended) return
+    announcing = announcing.then(async () => lp.write(encodeBlockMessage({ presences: [{ cid, type: 'have' }] }), { signal })).catch(() => {})
+  })
 
   const served = serveLoop().catch(err => {
     if (!signal.aborted) log('serving %p stopped: %s', peer, err.message)

@@ -63,6 +63,8 @@ export interface FileDownloadComponents {
   onChange(listener: () => void): () => void
   /** Opens a direct link to `peer`. */
   connect(peer: PeerId, options: AbortOptions): Promise<void>
+  /** Opens our block stream to a linked peer ahead of any want, so it can tell us what it comes to hold. */
+  open?(peer: PeerId, options: AbortOptions): Promise<void>
   /** Blocks of `root` held locally (before this download). */
   localBlocks(root: string): BlockRanges | undefined
   /** A block from the local store, if held (verified by the store). */
@@ -161,6 +163,8 @@ export class FileDownload {
   private readonly lastDelivery = new Map<string, number>()
   /** Peers that stalled on us: neither asked nor counted as holders until then. */
   private readonly snubbed = new Map<string, number>()
+  /** Peers whose block stream we opened ahead of need. */
+  private readonly opened = new Set<string>()
   private readonly order: Uint32Array
   private readonly now: () => number
   private readonly random: () => number
@@ -479,6 +483,13 @@ export class FileDownload {
       config: { deadlineMs: this.o.deadlineMs, fillPatienceMs: this.o.fillPatienceDeadlines * this.o.deadlineMs, maxInflightPerPeer: this.o.maxInflightPerPeer, urgentBlocks: this.o.urgentBlocks, endgameBlocks: this.o.endgameBlocks }
     })
     for (const a of peerPlan.abandon) this.abandon(a.index, a.peer)
+    // a linked peer of this file hears from us (HAVEs flow on our stream to it) once we open it
+    for (const p of askable) {
+      const key = p.toString()
+      if (this.opened.has(key) || !has.has(key) || this.c.open == null) continue
+      this.opened.add(key)
+      this.c.open(p, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.o.deadlineMs * 4)]) }).catch(err => { log.trace('opening a stream to %p: %s', p, err.message) })
+    }
     this.reprioritize(peerIds)
     for (const a of peerPlan.asks) {
       const peer = peerIds.get(a.peer)
