@@ -151,9 +151,10 @@ export const DEFAULT_HAVE_PUBLISH_INTERVAL_MS = 30_000
  * A local change (a new block), a newly subscribed peer or a newly heard peer triggers a
  * publish after this long (coalescing), ms. Every summary reaches every page of the site
  * through the relay, and receiving one (noise, yamux, a signature check) was a tenth of a
- * busy page's JavaScript: a block a second per visitor is announced about once a second.
+ * busy page's JavaScript. Linked peers hear of each new block at once anyway (HAVEs on the
+ * block streams); the summary tells the rest of the swarm, every 2 s at most.
  */
-export const DEFAULT_HAVE_DEBOUNCE_MS = 1_000
+export const DEFAULT_HAVE_DEBOUNCE_MS = 2_000
 
 /** A new origin fetch is published this long after it starts (coalescing the few that start together), ms. */
 export const DEFAULT_HAVE_CLAIM_DEBOUNCE_MS = 50

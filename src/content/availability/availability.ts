@@ -428,9 +428,11 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       if (!downloads.has(root) && !roots.includes(root)) roots.push(root)
     }
     if (previous == null) {
-      // a new voice: it may not have heard us yet, and waits to hear before it uses the origin
+      // a new voice: it may not have heard us yet. Answered after the usual coalescing delay,
+      // not at once: in a crowd arriving together every newcomer would make every visitor
+      // publish, N² summaries each reaching all N pages; one answer serves every newcomer
       this.makeRoomForPeer()
-      this.schedulePublish(this.options.claimDebounceMs)
+      this.schedulePublish()
     }
     this.remote.delete(id)
     this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files, downloads })

@@ -35,7 +35,7 @@ export interface AvailabilityInit {
   topic?: string
   /** Periodic republish of our summary (also when expired peers are swept), ms; default 30 000. */
   publishIntervalMs?: number
-  /** A local change, a newly subscribed peer or a newly heard peer makes us publish this much later (coalescing), ms; default 1000 (a new origin fetch: `claimDebounceMs`). */
+  /** A local change, a newly subscribed peer or a newly heard peer makes us publish this much later (coalescing), ms; default 2000 (a new origin fetch: `claimDebounceMs`). */
   debounceMs?: number
   /** A new origin fetch (`setDownload` with more blocks fetching) is published this much later, ms; default 50. */
   claimDebounceMs?: number
