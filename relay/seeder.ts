@@ -22,7 +22,7 @@ import { raceSignal } from 'race-signal'
 import { blockKey } from '../src/content/blockstore/key.ts'
 import { createDiskBlockstore } from '../src/content/blockstore/disk.ts'
 import { createMemoryBlockstore } from '../src/content/blockstore/memory.ts'
-import { ContentCore } from '../src/content/core.ts'
+import { contentCore } from '../src/content/core.ts'
 import { uploadBudget } from '../src/content/upload-budget.ts'
 import { DEFAULT_SEED_PROVIDE_CONCURRENCY } from './constants.ts'
 import { SeedConfigError } from './errors.ts'
@@ -157,7 +157,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
   private loading: Promise<Loaded> | undefined
   private loaded: Loaded | undefined
   private controller = new AbortController()
-  private core: ContentCore | undefined
+  private core: ReturnType<ReturnType<typeof contentCore>> | undefined
   private serving = false
   private uploadedBytes = 0
   private uploadedBlocks = 0
@@ -245,7 +245,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
     const limit = concurrencyLimit(this.init.provideConcurrency ?? DEFAULT_SEED_PROVIDE_CONCURRENCY)
     const provide = this.components.provide
     this.upload.resume()
-    const core = new ContentCore({ manifest, blockstore: loaded.store, upload: this.upload, exchange: this.init.exchange, availability: this.init.availability }, {
+    const core = contentCore({ manifest, blockstore: loaded.store, upload: this.upload, exchange: this.init.exchange, availability: this.init.availability })({
       peerId: libp2p.peerId,
       libp2p,
       pubsub,

@@ -159,6 +159,13 @@ export const DEFAULT_HAVE_DEBOUNCE_MS = 2_000
 /** A new origin fetch is published this long after it starts (coalescing the few that start together), ms. */
 export const DEFAULT_HAVE_CLAIM_DEBOUNCE_MS = 50
 
+/**
+ * A summary from a peer not heard before is answered with ours this long after, ms: soon, since
+ * the newcomer holds back its use of the origin until it has heard the swarm; coalesced, since
+ * a crowd arrives together.
+ */
+export const DEFAULT_HAVE_ANSWER_DEBOUNCE_MS = 300
+
 /** A peer's summary is forgotten when not refreshed for this many publish intervals (count). */
 export const DEFAULT_HAVE_PEER_EXPIRY_INTERVALS = 3
 

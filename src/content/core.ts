@@ -3,6 +3,10 @@
  * blocks, nothing else), serving them (the block exchange within the upload budget) and saying
  * so (availability: gossip summaries and DHT provides). A visitor's swarm and the relay's
  * seeder are both a core plus their own way of getting blocks, so they are wired once, here.
+ *
+ * A core exists before its node: blocks can be stored (a download that starts while the node
+ * does, or one that never needs it when the origin is fast) and the core keeps what it holds
+ * and downloads; `attach` gives it the node's parts, `start` announces all of it.
  */
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
@@ -46,12 +50,24 @@ function isBudget (upload: UploadBudget | UploadBudgetInit | undefined): upload 
   return upload != null && typeof (upload as UploadBudget).take === 'function'
 }
 
+/** The core was used for something that needs the node before `attach`. */
+export class ContentCoreNotAttachedError extends Error {
+  static override name = 'ContentCoreNotAttachedError'
+  override name = 'ContentCoreNotAttachedError'
+  readonly code = 'ERR_CONTENT_CORE_NOT_ATTACHED'
+}
+
 export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
   readonly manifest: Manifest
   readonly blockstore: SwarmBlockstore
   readonly upload: UploadBudget
-  readonly exchange: BlockExchange
-  readonly availability: Availability
+  readonly #init: ContentCoreInit
+  #exchange: BlockExchange | undefined
+  #availability: Availability | undefined
+  /** What the store holds, by file root (kept before `attach` too). */
+  private readonly held = new Map<string, BlockRanges>()
+  /** Files being downloaded and what of them comes from the origin now (replayed on `attach`). */
+  private readonly downloads = new Map<string, { total: number, fetching: BlockRanges }>()
   /**
    * Every block CID of the manifest, exactly (`CID.toString()`): the only blocks this node
    * serves. Not the multihash: the same bytes asked for under another codec are refused.
@@ -63,9 +79,10 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
   private readonly neighbours = new Map<string, Map<string, BlockRanges>>()
   private running = false
 
-  constructor (init: ContentCoreInit, components: ContentCoreComponents) {
+  constructor (init: ContentCoreInit) {
     super()
     setMaxListeners(Infinity, this)
+    this.#init = init
     this.manifest = init.manifest
     this.blockstore = init.blockstore
     this.upload = isBudget(init.upload) ? init.upload : uploadBudget(init.upload)
@@ -79,7 +96,25 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
         at.push({ file, index })
       })
     }
-    this.availability = availability({ ...init.availability, siteId: init.manifest.siteId })({
+  }
+
+  get exchange (): BlockExchange {
+    if (this.#exchange == null) throw new ContentCoreNotAttachedError('the block exchange needs the node: attach() first')
+    return this.#exchange
+  }
+
+  get availability (): Availability {
+    if (this.#availability == null) throw new ContentCoreNotAttachedError('availability needs the node: attach() first')
+    return this.#availability
+  }
+
+  get isAttached (): boolean { return this.#exchange != null }
+
+  /** Gives the core its node's parts (once); `start` then serves and announces. */
+  attach (components: ContentCoreComponents): void {
+    if (this.#exchange != null) return
+    const init = this.#init
+    const have = availability({ ...init.availability, siteId: init.manifest.siteId })({
       peerId: components.peerId,
       pubsub: components.pubsub,
       ...(components.provide != null ? { provide: components.provide } : {}),
@@ -87,7 +122,7 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
       // a node that won't upload (Save-Data, paused, cap 0) doesn't announce what it holds
       serving: () => this.upload.enabled
     })
-    this.exchange = blockExchange(init.exchange)({
+    const exchange = blockExchange(init.exchange)({
       libp2p: components.libp2p,
       getServableBlock: async (cid, options) => {
         if (!this.servable.has(cid.toString())) return undefined
@@ -95,31 +130,58 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
       },
       takeUpload: async (bytes, options) => { await this.upload.take(bytes, options) }
     })
-    this.exchange.addEventListener('block:uploaded', (evt) => { this.safeDispatchEvent('block:uploaded', { detail: evt.detail }) })
-    this.exchange.addEventListener('peer:have-block', (evt) => { this.onNeighbourHave(evt.detail.peer, evt.detail.cid) })
-    this.exchange.addEventListener('peer:banned', (evt) => {
-      this.availability.removePeer(evt.detail.peer, { forever: true })
+    exchange.addEventListener('block:uploaded', (evt) => { this.safeDispatchEvent('block:uploaded', { detail: evt.detail }) })
+    exchange.addEventListener('peer:have-block', (evt) => { this.onNeighbourHave(evt.detail.peer, evt.detail.cid) })
+    exchange.addEventListener('peer:banned', (evt) => {
+      have.removePeer(evt.detail.peer, { forever: true })
       this.safeDispatchEvent('peer:banned', { detail: evt.detail })
     })
+    this.#exchange = exchange
+    this.#availability = have
+    for (const [root, d] of this.downloads) have.setDownload(root, d.total, d.fetching)
   }
 
   get isRunning (): boolean { return this.running }
 
-  /** Serves and announces; the store must be open and libp2p (with pubsub) started. */
+  /**
+   * Serves and announces what the store holds; the store must be open, the core attached and
+   * libp2p (with pubsub) started.
+   */
   async start (): Promise<void> {
     if (this.running) return
     await this.exchange.start()
     await this.availability.start()
     this.running = true
-    // what the store already holds (a reload, an import) is announced and served again
+    // what the store holds (a reload, an import, downloads before the node) is announced and served
     for await (const cid of this.blockstore.cids()) this.announceHeld(cid)
   }
 
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    await this.availability.stop()
-    await this.exchange.stop()
+    await this.#availability?.stop()
+    await this.#exchange?.stop()
+  }
+
+  /** Reads the store's CIDs into what the core holds (before the node: so downloads know). */
+  async loadHeld (): Promise<void> {
+    for await (const cid of this.blockstore.cids()) this.announceHeld(cid)
+  }
+
+  /** A copy of the blocks of `root` the store holds, or undefined when none. */
+  localBlocks (root: string): BlockRanges | undefined {
+    return this.held.get(root)?.clone()
+  }
+
+  /** We download `root` and fetch `fetching` of it from the origin now (announced once attached). */
+  setDownload (root: string, totalBlocks: number, fetching: BlockRanges): void {
+    this.downloads.set(root, { total: totalBlocks, fetching: fetching.clone() })
+    this.#availability?.setDownload(root, totalBlocks, fetching)
+  }
+
+  endDownload (root: string): void {
+    this.downloads.delete(root)
+    this.#availability?.endDownload(root)
   }
 
   /**
@@ -129,7 +191,7 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
   async store (cid: CID, block: Uint8Array, options?: AbortOptions): Promise<void> {
     await this.blockstore.put(cid, block, options)
     this.announceHeld(cid)
-    if (this.running && this.upload.enabled && this.isServable(cid)) this.exchange.announce(cid)
+    if (this.running && this.upload.enabled && this.isServable(cid)) this.#exchange?.announce(cid)
   }
 
   /** Blocks of `root` linked peers told us they hold since they last summarised (peer id → blocks). */
@@ -168,22 +230,30 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
   /** Stops serving other visitors and withdraws what this node announced; downloads go on. */
   pauseSeeding (): void {
     this.upload.pause()
-    this.availability.refresh()
+    this.#availability?.refresh()
   }
 
   resumeSeeding (): void {
     this.upload.resume()
-    this.availability.refresh()
+    this.#availability?.refresh()
   }
 
   private announceHeld (cid: CID): void {
     // a store may hand back the same bytes under another CID version or codec: the key is the multihash
     for (const { file, index } of this.places.get(blockKey(cid)) ?? []) {
-      this.availability.addLocal(file.root, index, file.blocks.length)
+      let blocks = this.held.get(file.root)
+      if (blocks == null) { blocks = new BlockRanges(); this.held.set(file.root, blocks) }
+      blocks.add(index)
+      this.#availability?.addLocal(file.root, index, file.blocks.length)
     }
   }
 }
 
+/** A core attached to its node's parts at once (the relay's seeder: the node comes first there). */
 export function contentCore (init: ContentCoreInit): (components: ContentCoreComponents) => ContentCore {
-  return (components) => new ContentCore(init, components)
+  return (components) => {
+    const core = new ContentCore(init)
+    core.attach(components)
+    return core
+  }
 }

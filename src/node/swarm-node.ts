@@ -302,8 +302,11 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   }
 }
 
-/** Builds a swarm node from one description, for browsers and Node alike. Call `start()` next. */
-export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> {
+/**
+ * Checks a node description without building anything (throws InvalidConfigError quoting
+ * the bad value): for callers that create the node later but want bad options refused now.
+ */
+export function validateSwarmNodeInit (init: SwarmNodeInit): { bootstrap: BootstrapAddress[], dhtMode: DhtModeSetting, protocolPrefix: string } {
   if (init == null || typeof init !== 'object') {
     throw new InvalidConfigError('createSwarmNode needs an options object with at least { bootstrap: [relay multiaddr] }')
   }
@@ -316,6 +319,15 @@ export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> 
   if (!/^\/[\w.-]+(\/[\w.-]+)*$/.test(protocolPrefix)) {
     throw new InvalidConfigError(`protocolPrefix must look like '/my-site', got ${JSON.stringify(protocolPrefix)}`)
   }
+  for (const name of ['maxConnections', 'dialTimeoutMs', 'connectionPingIntervalMs', 'dialConcurrency', 'dialAttempts', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxLifetimeWebRTCDials', 'dhtServerAfterMs'] as const) {
+    positive(name, init[name], 0)
+  }
+  return { bootstrap, dhtMode, protocolPrefix }
+}
+
+/** Builds a swarm node from one description, for browsers and Node alike. Call `start()` next. */
+export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> {
+  const { bootstrap, dhtMode, protocolPrefix } = validateSwarmNodeInit(init)
   const libp2p = await createLibp2p(meshLibp2pOptions({
     privateKey: init.privateKey,
     iceServers: init.iceServers ?? defaults.DEFAULT_ICE_SERVERS,

@@ -5,3 +5,12 @@ export const INDEXEDDB_NAME_PREFIX = 'swarmsite-'
 
 /** A manifest fetched from a URL larger than this is refused (10,000 small files ≈ 2.7 MB). */
 export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024
+
+/**
+ * Before the origin's first block, its rate is judged from the bytes of a request under way
+ * this long: past it, a slow origin starts the node (ms).
+ */
+export const DEFAULT_NODE_GATE_PROBE_MS = 250
+
+/** The node is held back for a fast origin at most this long after `start()` (ms). */
+export const DEFAULT_NODE_GATE_MAX_DEFER_MS = 20_000

@@ -5,6 +5,8 @@
  *
  * `fetch` may be called as soon as `start()` has been: the origin request for the first
  * blocks goes out at once, while the node is still starting, and peers take over as they appear.
+ * The node itself is created and started by `start()`, but held back while every download
+ * under way has a fast origin (see node-gate.ts): then it would only cost the page CPU.
  */
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
@@ -19,9 +21,13 @@ import { bodyStream, planResponse } from '../content/fetch/response.ts'
 import { parseManifest } from '../content/manifest-parse.ts'
 import { originUrlFor } from '../content/origin.ts'
 import { importFile } from '../content/import-file.ts'
-import { InvalidConfigError } from '../node/errors.ts'
-import { createSwarmNode } from '../node/swarm-node.ts'
-import { INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { InvalidConfigError, NodeNotStartedError } from '../node/errors.ts'
+import { createSwarmNode, validateSwarmNodeInit } from '../node/swarm-node.ts'
+import { nodeGate } from './node-gate.ts'
+import { DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
+import { DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND } from '../content/fetch/constants.ts'
 import { downloadComponents } from './download-components.ts'
 import { relayPing } from './relay-ping.ts'
 import { SwarmCounters } from './counters.ts'
@@ -35,7 +41,7 @@ import type { PeerScores } from '../content/fetch/peer-scores.ts'
 import type { Manifest, ManifestFile } from '../content/manifest-types.ts'
 import type { UploadBudget, UploadBudgetInit } from '../content/upload-budget.ts'
 import type { SwarmNode, SwarmNodeInit } from '../node/swarm-node.ts'
-import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 
 const log = logger('swarmsite:swarm')
 
@@ -56,6 +62,8 @@ export interface SwarmInit extends SwarmNodeInit {
   exchange?: BlockExchangeInit
   /** The `fetch` used for the manifest and the origin; default globalThis.fetch. */
   fetch?: typeof globalThis.fetch
+  /** Hold the node back while the origin is fast (see node-gate.ts); default true. */
+  deferNode?: boolean
 }
 
 export interface SwarmFetchInit {
@@ -67,11 +75,12 @@ export interface SwarmFetchInit {
 type Phase = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
 
 export class Swarm extends TypedEventEmitter<SwarmEvents> {
-  readonly node: SwarmNode
   readonly manifest: Manifest
   readonly core: ContentCore
-  /** Feeds the upload budget with round trips over this node's link; undefined with `uploadProbe: false`. */
-  readonly uploadProbe: CongestionProbe | undefined
+  readonly peerId: PeerId
+  #node: SwarmNode | undefined
+  #uploadProbe: CongestionProbe | undefined
+  readonly #privateKey: PrivateKey
   private readonly scores: PeerScores
   private readonly files = new Map<string, ManifestFile>()
   private readonly init: SwarmInit
@@ -84,38 +93,38 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   private phase: Phase = 'new'
   private storeOpen: Promise<void> | undefined
   private nodeUp = false
+  /** The node's creation and start, once `start()` began it. */
+  private nodeStart: Promise<void> | undefined
 
-  constructor (node: SwarmNode, manifest: Manifest, blockstore: SwarmBlockstore, init: SwarmInit) {
+  constructor (manifest: Manifest, blockstore: SwarmBlockstore, init: SwarmInit, privateKey: PrivateKey) {
     super()
     setMaxListeners(Infinity, this)
-    this.node = node
     this.manifest = manifest
     this.init = init
+    this.#privateKey = privateKey
+    this.peerId = peerIdFromPrivateKey(privateKey)
     this.scores = peerScores()
     for (const file of manifest.files) this.files.set(file.path, file)
-    this.core = new ContentCore({ manifest, blockstore, upload: init.upload, exchange: init.exchange, availability: init.availability }, {
-      peerId: node.peerId,
-      libp2p: node.libp2p,
-      pubsub: node.libp2p.services.pubsub,
-      provide: async (cid, options) => { await node.provide(cid, options) },
-      findProviders: (cid, options) => node.findProviders(cid, options)
-    })
-    this.uploadProbe = init.uploadProbe === false ? undefined : congestionProbe(init.uploadProbe)({ ping: relayPing(node), budget: this.core.upload, logger: node.libp2p.logger })
+    this.core = new ContentCore({ manifest, blockstore, upload: init.upload, exchange: init.exchange, availability: init.availability })
     this.core.addEventListener('block:uploaded', (evt) => {
       this.counters.uploaded(evt.detail.peer, evt.detail.bytes)
       this.safeDispatchEvent('block:uploaded', { detail: evt.detail })
     })
     this.core.addEventListener('peer:banned', (evt) => { this.safeDispatchEvent('peer:banned', { detail: evt.detail }) })
-    this.core.availability.addEventListener('peer:have', () => { this.changed() })
     this.core.addEventListener('peer:have-block', () => { this.changed() })
-    node.addEventListener('peer:connect', () => { this.changed() })
-    node.addEventListener('peer:disconnect', (evt) => {
-      this.core.forgetNeighbour(evt.detail.peerId)
-      this.changed()
-    })
   }
 
-  get peerId (): PeerId { return this.node.peerId }
+  /** The mesh node; created by `start()` (held back while the origin is fast). Throws NodeNotStartedError before. */
+  get node (): SwarmNode {
+    if (this.#node == null) throw new NodeNotStartedError('the swarm has no node yet: it is created by start()')
+    return this.#node
+  }
+
+  /** Whether the node exists yet (see `node`). */
+  get hasNode (): boolean { return this.#node != null }
+
+  /** Feeds the upload budget with round trips over this node's link; undefined with `uploadProbe: false` or before the node. */
+  get uploadProbe (): CongestionProbe | undefined { return this.#uploadProbe }
   /** True once `start()` resolved, until `stop()`. */
   get isStarted (): boolean { return this.phase === 'started' }
   get blockstore (): SwarmBlockstore { return this.core.blockstore }
@@ -128,18 +137,34 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   }
 
   /**
-   * Opens the store, starts the node and serves and announces what the store holds. `fetch`
-   * works from the moment this is called (origin and store first, peers once the node is up).
+   * Opens the store, creates and starts the node, and serves and announces what the store
+   * holds; resolves once the node runs. `fetch` works from the moment this is called (origin
+   * and store first, peers once the node is up). While every download under way has a fast
+   * origin the node waits (`deferNode`), at most DEFAULT_NODE_GATE_MAX_DEFER_MS.
    */
   async start (): Promise<void> {
-    if (this.phase === 'starting' || this.phase === 'started') return
+    if (this.phase === 'starting' || this.phase === 'started') {
+      await this.nodeStart
+      return
+    }
     this.phase = 'starting'
-    this.storeOpen = this.core.blockstore.open()
-    try {
+    const since = performance.now()
+    this.storeOpen = this.core.blockstore.open().then(async () => { await this.core.loadHeld() })
+    this.nodeStart = (async () => {
       await this.storeOpen
-      await this.node.start()
+      // a fetch called right after start() has its download by the next task
+      await new Promise(resolve => setTimeout(resolve, 0))
+      await this.awaitGate(since)
+      if (this.phase !== 'starting') return
+      const node = await createSwarmNode({ ...this.init, privateKey: this.#privateKey })
+      this.#node = node
+      this.attach(node)
+      await node.start()
       await this.core.start()
-      this.uploadProbe?.start()
+      this.#uploadProbe?.start()
+    })()
+    try {
+      await this.nodeStart
     } catch (err) {
       this.phase = 'stopped'
       throw err
@@ -150,15 +175,50 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     this.changed()
   }
 
+  /** Waits while the node is better held back (every download under way has a fast origin). */
+  private async awaitGate (since: number): Promise<void> {
+    if (this.init.deferNode === false) return
+    const fastBytesPerSecond = this.init.download?.fastOriginBytesPerSecond ?? DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND
+    for (;;) {
+      if (this.phase !== 'starting') return
+      const downloads = [...this.downloads.values()].map(d => d.originProgress()).filter(p => p.active)
+      const decision = nodeGate({ now: performance.now(), since, downloads, fastBytesPerSecond, probeMs: DEFAULT_NODE_GATE_PROBE_MS, maxDeferMs: DEFAULT_NODE_GATE_MAX_DEFER_MS })
+      if (decision.start) {
+        if (performance.now() - since > 50) log('starting the node after %d ms: %s', Math.round(performance.now() - since), decision.reason)
+        return
+      }
+      await new Promise(resolve => setTimeout(resolve, decision.recheckMs))
+    }
+  }
+
+  /** Wires the node into the core and the swarm's events (once, when the node is created). */
+  private attach (node: SwarmNode): void {
+    this.core.attach({
+      peerId: node.peerId,
+      libp2p: node.libp2p,
+      pubsub: node.libp2p.services.pubsub,
+      provide: async (cid, options) => { await node.provide(cid, options) },
+      findProviders: (cid, options) => node.findProviders(cid, options)
+    })
+    this.#uploadProbe = this.init.uploadProbe === false ? undefined : congestionProbe(this.init.uploadProbe)({ ping: relayPing(node), budget: this.core.upload, logger: node.libp2p.logger })
+    this.core.availability.addEventListener('peer:have', () => { this.changed() })
+    node.addEventListener('peer:connect', () => { this.changed() })
+    node.addEventListener('peer:disconnect', (evt) => {
+      this.core.forgetNeighbour(evt.detail.peerId)
+      this.changed()
+    })
+  }
+
   async stop (): Promise<void> {
     if (this.phase !== 'started' && this.phase !== 'starting') return
     this.phase = 'stopping'
     for (const controller of this.fetches) controller.abort(new SwarmNotStartedError('the swarm stopped'))
     this.fetches.clear()
     this.nodeUp = false
-    this.uploadProbe?.stop()
+    await this.nodeStart?.catch(() => {})
+    this.#uploadProbe?.stop()
     await this.core.stop()
-    await this.node.stop()
+    await this.#node?.stop()
     await this.storeOpen?.catch(() => {})
     await this.core.blockstore.close()
     this.phase = 'stopped'
@@ -243,7 +303,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     let download = this.downloads.get(file.path)
     if (download != null) return download
     download = new FileDownload(downloadComponents({
-      node: this.node,
+      node: () => this.#node,
+      self: this.peerId.toString(),
       core: this.core,
       scores: this.scores,
       counters: this.counters,
@@ -271,13 +332,13 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   }
 
   stats (): SwarmStats {
-    const connections = this.phase === 'started' ? this.node.connections() : []
-    const relays = new Set(this.node.bootstrap.map(r => r.peerId))
+    const connections = this.phase === 'started' ? this.#node?.connections() ?? [] : []
+    const relays = new Set(this.#node?.bootstrap.map(r => r.peerId) ?? [])
     const visitors = connections.filter(c => !relays.has(c.peerId.toString()))
     return this.counters.stats({
-      peerId: this.node.peerId.toString(),
+      peerId: this.peerId.toString(),
       scores: this.scores,
-      isBanned: (peer) => this.core.exchange.isBanned(peer),
+      isBanned: (peer) => this.core.isAttached && this.core.exchange.isBanned(peer),
       uploadEnabled: this.core.upload.enabled,
       uploadBytesPerSecond: this.core.upload.currentBytesPerSecond(),
       store: { kind: this.core.blockstore.kind, ...this.core.blockstore.usage() },
@@ -318,9 +379,12 @@ export async function createSwarm (init: SwarmInit & AbortOptions): Promise<Swar
   if (init.blockDeadlineMs != null && !(Number.isFinite(init.blockDeadlineMs) && init.blockDeadlineMs >= 0)) {
     throw new InvalidConfigError(`blockDeadlineMs must be a non-negative number, got ${init.blockDeadlineMs}`)
   }
+  // bad node options are refused now, though the node itself is made by start()
+  validateSwarmNodeInit(init)
   const fetchImpl = init.fetch ?? globalThis.fetch.bind(globalThis)
   const manifest = await loadManifest(init.manifest, fetchImpl, init.signal)
-  const node = await createSwarmNode(init)
-  log('swarm for %s (%d files) as %p', manifest.origin, manifest.files.length, node.peerId)
-  return new Swarm(node, manifest, init.blockstore ?? defaultBlockstore(manifest), { ...init, fetch: fetchImpl })
+  const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
+  const swarm = new Swarm(manifest, init.blockstore ?? defaultBlockstore(manifest), { ...init, fetch: fetchImpl }, privateKey)
+  log('swarm for %s (%d files) as %p', manifest.origin, manifest.files.length, swarm.peerId)
+  return swarm
 }

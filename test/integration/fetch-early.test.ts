@@ -52,16 +52,12 @@ describe('fetch: the origin at once, blocks shared while their origin request ru
 
   it('sends the first origin request before the node is reachable', async () => {
     const s = await swarm()
-    let reachableAt: number | undefined
-    s.node.addEventListener('relay:reserved', () => { reachableAt ??= performance.now() })
     origin.resetCounters()
     const starting = s.start()
     const response = await s.fetch('big.bin', { headers: { Range: 'bytes=0-999' } })
     await waitFor('the first origin request', () => origin.requests().length > 0, 20_000, 2)
-    const requestedAt = performance.now()
-    const reachableThen = s.node.isReachable()
-    assert.equal(reachableThen, false, 'the origin request went out while the node had no relay reservation yet')
-    assert.ok(reachableAt == null || reachableAt > requestedAt)
+    // the node may not even exist yet (it is made once the origin proves slow)
+    assert.equal(s.hasNode && s.node.isReachable(), false, 'the origin request went out while the node had no relay reservation yet')
     assert.equal(origin.requests()[0]!.range, 'bytes=0-262143', 'the reader\'s block')
     assert.equal(Buffer.from(await response.arrayBuffer()).equals(file.subarray(0, 1000)), true)
     await starting

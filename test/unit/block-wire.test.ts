@@ -93,6 +93,13 @@ describe('block wire format: round trips', () => {
     assert.equal(decoded.entries[3]!.cancel, true)
   })
 
+  it('a priority update (reprioritize) survives the round trip; plain wants carry no such flag', () => {
+    const decoded = decodeBlockMessage(encodeBlockMessage({ entries: [{ cid: cidA, priority: 9, cancel: false, reprioritize: true }, { cid: cidB, priority: 1, cancel: false }] }))
+    assert.equal(decoded.entries[0]!.reprioritize, true)
+    assert.equal(decoded.entries[0]!.priority, 9)
+    assert.equal(decoded.entries[1]!.reprioritize, undefined)
+  })
+
   it('a want with priority 0 and no cancel writes only its CID (proto3 defaults are omitted)', () => {
     const bytes = encodeBlockMessage({ entries: [{ cid: cidA, priority: 0, cancel: false }] })
     const expected = message(w => embedded(w, 1, w => w.uint32(key(1, BYTES)).bytes(cidA.bytes)))

@@ -17,6 +17,7 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import {
+  DEFAULT_HAVE_ANSWER_DEBOUNCE_MS,
   DEFAULT_HAVE_CLAIM_DEBOUNCE_MS,
   DEFAULT_HAVE_DEBOUNCE_MS,
   DEFAULT_HAVE_DHT_PROVIDER_EXPIRY_MS,
@@ -72,6 +73,7 @@ export function resolveAvailabilityInit (init: AvailabilityInit): Options {
     publishIntervalMs,
     debounceMs: positive('debounceMs', init.debounceMs, DEFAULT_HAVE_DEBOUNCE_MS, 0),
     claimDebounceMs: positive('claimDebounceMs', init.claimDebounceMs, DEFAULT_HAVE_CLAIM_DEBOUNCE_MS, 0),
+    answerDebounceMs: positive('answerDebounceMs', init.answerDebounceMs, DEFAULT_HAVE_ANSWER_DEBOUNCE_MS, 0),
     peerExpiryMs: positive('peerExpiryMs', init.peerExpiryMs, DEFAULT_HAVE_PEER_EXPIRY_INTERVALS * publishIntervalMs),
     maxMessageBytes: positive('maxMessageBytes', init.maxMessageBytes, DEFAULT_HAVE_MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES),
     provideCompleteFiles: init.provideCompleteFiles ?? true,
@@ -428,11 +430,11 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       if (!downloads.has(root) && !roots.includes(root)) roots.push(root)
     }
     if (previous == null) {
-      // a new voice: it may not have heard us yet. Answered after the usual coalescing delay,
-      // not at once: in a crowd arriving together every newcomer would make every visitor
-      // publish, N² summaries each reaching all N pages; one answer serves every newcomer
+      // a new voice: it may not have heard us yet, and holds back its use of the origin until
+      // it has. Answered soon but coalesced: in a crowd arriving together every newcomer would
+      // otherwise make every visitor publish (N² summaries, each reaching all N pages)
       this.makeRoomForPeer()
-      this.schedulePublish()
+      this.schedulePublish(this.options.answerDebounceMs)
     }
     this.remote.delete(id)
     this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files, downloads })

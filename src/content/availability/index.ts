@@ -39,6 +39,8 @@ export interface AvailabilityInit {
   debounceMs?: number
   /** A new origin fetch (`setDownload` with more blocks fetching) is published this much later, ms; default 50. */
   claimDebounceMs?: number
+  /** A summary from a peer not heard before is answered (with ours) this much later, coalescing newcomers, ms; default 300. */
+  answerDebounceMs?: number
   /** A peer's summary is forgotten when not refreshed for this long, ms; default 3 × `publishIntervalMs`. */
   peerExpiryMs?: number
   /** Largest summary we send (bigger ones are coarsened, never refused) and accept, bytes; default 16 KiB, at least 256. */

@@ -72,7 +72,7 @@ export function peerSession (init: PeerSessionInit): PeerSession {
     init.onClose()
   }
 
-  const send = (entries: Array<{ cid: CID, priority: number, cancel: boolean }>): void => {
+  const send = (entries: Array<{ cid: CID, priority: number, cancel: boolean, reprioritize?: boolean }>): void => {
     lp.write(encodeBlockMessage({ entries })).catch(err => {
       log.trace('writing to %p failed: %s', peer, err.message)
       close()
@@ -141,7 +141,7 @@ export function peerSession (init: PeerSessionInit): PeerSession {
       } else if (priority > p.priority) {
         // wanted sooner now (the reader reached it): the responder moves it up its queue
         p.priority = priority
-        send([{ cid, priority, cancel: false }])
+        send([{ cid, priority, cancel: false, reprioritize: true }])
       }
       const entry = p
       entry.waiters++

@@ -134,6 +134,8 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
         }
         const queued = queue.get(key)
         if (queued != null) { queued.priority = entry.priority; continue }
+        // a new priority for a want no longer queued (being sent, or sent): it is on its way
+        if (entry.reprioritize === true || serving?.cid.equals(entry.cid) === true) continue
         if (queue.size + (serving != null ? 1 : 0) >= init.maxOutstandingWants) {
           throw new TooManyWantsError(`peer ${peer} has more than ${init.maxOutstandingWants} wants outstanding`)
         }

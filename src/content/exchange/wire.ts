@@ -8,6 +8,8 @@
  *     bytes cid = 1;              // binary CID
  *     int32 priority = 2;         // higher first; ties in arrival order
  *     bool cancel = 3;            // true: forget an earlier want for cid
+ *     bool reprioritize = 4;      // true: only a new priority for a want still queued; never a
+ *                                 // new want (the block may be on its way already)
  *   }
  *   message Block {
  *     bytes cid = 1;
@@ -41,6 +43,8 @@ export interface WantEntry {
   cid: CID
   priority: number
   cancel: boolean
+  /** A new priority for an earlier want, if the responder still has it queued; no want by itself. */
+  reprioritize?: boolean
 }
 
 export interface BlockEntry {
@@ -79,6 +83,7 @@ export function encodeBlockMessage (message: Partial<BlockMessage>): Uint8Array 
     w.uint32(1 << 3 | WIRE_BYTES).bytes(entry.cid.bytes)
     if (entry.priority !== 0) w.uint32(2 << 3 | WIRE_VARINT).int32(entry.priority)
     if (entry.cancel) w.uint32(3 << 3 | WIRE_VARINT).bool(true)
+    if (entry.reprioritize === true) w.uint32(4 << 3 | WIRE_VARINT).bool(true)
     w.ldelim()
   }
   for (const block of message.blocks ?? []) {
@@ -148,14 +153,16 @@ export function decodeBlockMessage (input: Uint8Array | Uint8ArrayList): BlockMe
         let cid: Uint8Array | undefined
         let priority = 0
         let cancel = false
+        let reprioritize = false
         readEmbedded(r, (t, wt) => {
           if (t === 1) { expectWireType(wt, WIRE_BYTES, 'entry.cid'); cid = r.bytes(); return true }
           if (t === 2) { expectWireType(wt, WIRE_VARINT, 'entry.priority'); priority = r.int32(); return true }
           if (t === 3) { expectWireType(wt, WIRE_VARINT, 'entry.cancel'); cancel = r.bool(); return true }
+          if (t === 4) { expectWireType(wt, WIRE_VARINT, 'entry.reprioritize'); reprioritize = r.bool(); return true }
           return false
         })
         if (cid == null) throw new MalformedMessageError('entry without a CID')
-        message.entries.push({ cid: decodeCid(cid, 'entry'), priority, cancel })
+        message.entries.push({ cid: decodeCid(cid, 'entry'), priority, cancel, ...(reprioritize ? { reprioritize } : {}) })
       } else if (tag === 2) {
         expectWireType(wireType, WIRE_BYTES, 'block')
         if (message.blocks.length >= 1) throw new MalformedMessageError('more than one block in one message')

@@ -186,6 +186,10 @@ export class FileDownload {
   private readyAt: number | undefined
   /** Blocks taken from the origin so far (verified). */
   private originBlocksFetched = 0
+  /** Body bytes the origin sent this download, and the time a request of it was under way. */
+  private originBytes = 0
+  private originActiveMs = 0
+  private originActiveSince: number | undefined
   private settled = false
   readonly counters: DownloadCounters = {
     originRuns: { urgent: 0, fill: 0, fast: 0 },
@@ -247,6 +251,19 @@ export class FileDownload {
 
   /** True while the origin is fast enough that peers are left alone. */
   get originFast (): boolean { return this.rate.fast }
+
+  /** What the origin does for this download so far: for the swarm's node gate. */
+  originProgress (): { fast: boolean, blocks: number, liveBytesPerSecond: number | undefined, activeMs: number, active: boolean } {
+    const now = this.now()
+    const activeMs = this.originActiveMs + (this.originActiveSince != null ? now - this.originActiveSince : 0)
+    return {
+      fast: this.rate.fast,
+      blocks: this.originBlocksFetched,
+      liveBytesPerSecond: activeMs > 0 ? this.originBytes / activeMs * 1000 : undefined,
+      activeMs,
+      active: !this.closed && this.table.remaining(this.next, this.end) > 0
+    }
+  }
 
   /**
    * Blocks `first..last` (inclusive) in order, as their verified file bytes become available.
@@ -410,9 +427,11 @@ export class FileDownload {
     const ready = this.c.ready()
     if (ready) this.readyAt ??= now
     const view = ready ? this.c.view(this.file.root) : []
-    // until we hear of others (or it is clear there is nobody to hear), the origin gives only the first block
-    // (other newcomers answer first: only a holder, or the time to hear one, ends it)
-    this.settled ||= this.rate.fast || view.some(v => v.blocks == null || !v.blocks.isEmpty) || now - this.createdAt >= this.o.startupGraceMs ||
+    // until we have heard the swarm (or it is clear there is nobody to hear), the origin gives
+    // only the first block. Other newcomers answer first, and one holding its own first block
+    // says nothing of those who hold the rest: only a holder of everything we lack, or the
+    // time to hear everyone, ends it
+    this.settled ||= this.rate.fast || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) || now - this.createdAt >= this.o.startupGraceMs ||
       (this.readyAt != null && now - this.readyAt >= this.o.discoveryMs)
     for (const [key, until] of this.snubbed) if (now >= until) this.snubbed.delete(key)
     const holders = new Int32Array(blocks.length + 1)
@@ -504,6 +523,7 @@ export class FileDownload {
       if (run.purpose === 'fill') fillInflight++
       if (run.purpose === 'urgent' || (run.purpose === 'fast' && run.pending.has(this.next))) urgentInflight = true
     }
+    const quick = (this.rate.slowestBytesPerSecond ?? 0) >= this.o.fastOriginBytesPerSecond
     const originPlan = planOrigin({
       now,
       blocks,
@@ -516,11 +536,11 @@ export class FileDownload {
       claims: (i) => claims.get(i),
       freeFor: (i) => { const since = this.freeSince.get(i); return since == null ? 0 : now - since },
       discovering: !this.settled,
-      origin: { fetched: this.originBlocksFetched, quick: (this.rate.slowestBytesPerSecond ?? 0) >= this.o.fastOriginBytesPerSecond, inflight: this.runs.size, fillInflight, urgentInflight, fast },
+      origin: { fetched: this.originBlocksFetched, quick, inflight: this.runs.size, fillInflight, urgentInflight, fast },
       config: {
         deadlineMs: this.o.deadlineMs,
         concurrency: this.o.originConcurrency,
-        maxRunBytes: fast ? this.o.fastOriginMaxRunBytes : this.o.originMaxRunBytes,
+        maxRunBytes: fast || quick ? this.o.fastOriginMaxRunBytes : this.o.originMaxRunBytes,
         urgentAfterMs: this.o.deadlineMs * this.o.urgentOriginAfterDeadlines,
         claimTrustMs: Math.max(2 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
         attempts: this.o.originAttempts,
@@ -706,6 +726,7 @@ export class FileDownload {
       blocks[i]!.inOrigin = true
       run.pending.add(i)
     }
+    if (this.runs.size === 0) this.originActiveSince = this.now()
     this.runs.add(run)
     this.counters.originRuns[plan.purpose]++
     this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
@@ -719,7 +740,10 @@ export class FileDownload {
         for await (const block of originBlocks(this.url, blocks, plan.first, plan.last, {
           signal,
           fetch: this.c.fetch,
-          onBytes: (n) => { this.c.onOriginBytes(n) },
+          onBytes: (n) => {
+            this.originBytes += n
+            this.c.onOriginBytes(n)
+          },
           onRangeIgnored: () => {
             log('%s ignores Range: taking every block from one response', this.url)
             this.c.onRangeIgnored?.(this.file)
@@ -757,10 +781,23 @@ export class FileDownload {
         for (const i of run.pending) blocks[i]!.inOrigin = false
         run.pending.clear()
         this.runs.delete(run)
+        if (this.runs.size === 0 && this.originActiveSince != null) {
+          this.originActiveMs += this.now() - this.originActiveSince
+          this.originActiveSince = undefined
+        }
         this.schedule()
       }
     })()
   }
+}
+
+/** Whether `held` has every block still wanted in [from, to). */
+function coversWanted (held: BlockRanges, blocks: ReadonlyArray<{ wanted: boolean, done: boolean }>, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const b = blocks[i]!
+    if (b.wanted && !b.done && !held.has(i)) return false
+  }
+  return true
 }
 
 function countUseful (held: BlockRanges, blocks: ReadonlyArray<{ wanted: boolean, done: boolean }>, from: number, to: number): number {

@@ -140,10 +140,13 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
 
   if (input.discovering) {
     const first = blocks[input.next]
-    // the first block at once; more one by one only while the origin keeps answering fast
+    // the first block at once; more, in the reader's order, only while the origin keeps
+    // answering fast (then peers would not be worth waiting for)
     if ((origin.fetched === 0 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
+      // one block can ride a server's burst allowance: runs only after two fast ones
+      const last = origin.fetched < 2 ? first.index : extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), config.maxRunBytes)
       taken.add(first.index)
-      runs.push({ first: first.index, last: first.index, purpose: 'urgent' })
+      runs.push({ first: first.index, last, purpose: 'urgent' })
     }
     return runs
   }

@@ -1,0 +1,48 @@
+/**
+ * When a swarm starts its node. A libp2p node costs a browser tab real CPU to create and start
+ * (keys, transports, a relay reservation, the DHT, gossip), and while the origin delivers fast
+ * a visitor has no use for peers yet: starting the node then only slows the download it is
+ * meant to help (on a busy machine, several fold). So `start()` holds the node back while every
+ * download under way has a fast origin, and starts it as soon as one proves slow, when the
+ * downloads end (to seed what they fetched), or after `maxDeferMs` whatever happens.
+ */
+
+export interface GateDownload {
+  /** The origin counts as fast (several blocks at the fast rate). */
+  fast: boolean
+  /** Blocks the origin has delivered to this download. */
+  blocks: number
+  /** Bytes the origin sent over the time a request was under way, so far: bytes per second; undefined before any. */
+  liveBytesPerSecond: number | undefined
+  /** Time a request has been under way, ms. */
+  activeMs: number
+}
+
+export interface GateInput {
+  now: number
+  /** When `start()` was called. */
+  since: number
+  /** Downloads under way now. */
+  downloads: readonly GateDownload[]
+  fastBytesPerSecond: number
+  /** Before the first block, the origin is judged by its bytes once a request has been under way this long. */
+  probeMs: number
+  maxDeferMs: number
+}
+
+export type GateDecision = { start: true, reason: string } | { start: false, recheckMs: number }
+
+export function nodeGate (input: GateInput): GateDecision {
+  if (input.now - input.since >= input.maxDeferMs) return { start: true, reason: 'deferred long enough' }
+  if (input.downloads.length === 0) return { start: true, reason: 'no download under way' }
+  let recheck = 200
+  for (const d of input.downloads) {
+    if (d.fast) continue
+    if (d.blocks === 0 && d.activeMs < input.probeMs) {
+      recheck = Math.min(recheck, Math.max(10, input.probeMs - d.activeMs))
+      continue
+    }
+    if ((d.liveBytesPerSecond ?? 0) < input.fastBytesPerSecond) return { start: true, reason: 'the origin is not fast' }
+  }
+  return { start: false, recheckMs: Math.min(recheck, input.maxDeferMs - (input.now - input.since)) }
+}
