@@ -14,3 +14,6 @@ export const DEFAULT_NODE_GATE_PROBE_MS = 250
 
 /** The node is held back for a fast origin at most this long after `start()` (ms). */
 export const DEFAULT_NODE_GATE_MAX_DEFER_MS = 20_000
+
+/** A node held back for a fast origin starts this long (to twice it, at random) after the downloads end (ms). */
+export const DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS = 2_000

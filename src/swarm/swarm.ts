@@ -26,7 +26,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { InvalidConfigError, NodeNotStartedError } from '../node/errors.ts'
 import { createSwarmNode, validateSwarmNodeInit } from '../node/swarm-node.ts'
 import { nodeGate } from './node-gate.ts'
-import { DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
+import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
 import { DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND } from '../content/fetch/constants.ts'
 import { downloadComponents } from './download-components.ts'
 import { relayPing } from './relay-ping.ts'
@@ -179,14 +179,21 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   private async awaitGate (since: number): Promise<void> {
     if (this.init.deferNode === false) return
     const fastBytesPerSecond = this.init.download?.fastOriginBytesPerSecond ?? DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND
+    let held = false
     for (;;) {
       if (this.phase !== 'starting') return
       const downloads = [...this.downloads.values()].map(d => d.originProgress()).filter(p => p.active)
       const decision = nodeGate({ now: performance.now(), since, downloads, fastBytesPerSecond, probeMs: DEFAULT_NODE_GATE_PROBE_MS, maxDeferMs: DEFAULT_NODE_GATE_MAX_DEFER_MS })
       if (decision.start) {
-        if (performance.now() - since > 50) log('starting the node after %d ms: %s', Math.round(performance.now() - since), decision.reason)
+        if (held) {
+          log('starting the node after %d ms: %s', Math.round(performance.now() - since), decision.reason)
+          // downloads from a fast origin just ended, here and likely in other tabs of a busy
+          // machine: a little later, at a time of its own, the node costs nobody's download
+          if (downloads.length === 0) await new Promise(resolve => setTimeout(resolve, DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS * (1 + Math.random())))
+        }
         return
       }
+      held = true
       await new Promise(resolve => setTimeout(resolve, decision.recheckMs))
     }
   }

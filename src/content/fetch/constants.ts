@@ -49,11 +49,12 @@ export const DEFAULT_ORIGIN_MAX_RUN_BYTES = 1_048_576
 export const DEFAULT_FAST_ORIGIN_MAX_RUN_BYTES = 4_194_304
 
 /**
- * An origin that delivers at least this much to this visitor is "fast": it is used for every
- * block in the reader's order and peers are left alone (they would cost more than they save).
- * A saturated origin shared by a crowd gives each visitor a small share, far below this.
+ * An origin that delivers at least this much to this visitor (measured on the transfer, after
+ * the first bytes) is "fast": it is used for every block in the reader's order and peers are
+ * left alone (they would cost more than they save). A saturated origin shared by a crowd gives
+ * each visitor a small share, far below this; 4 MiB/s (32 Mbit/s) is a modest CDN.
  */
-export const DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND = 8 * 1_048_576
+export const DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND = 4 * 1_048_576
 
 /** A fast origin counts as slow again when its rate falls below this. */
 export const DEFAULT_SLOW_ORIGIN_BYTES_PER_SECOND = 2 * 1_048_576

@@ -135,6 +135,11 @@ interface Run {
   /** Blocks of the run not yet arrived. */
   pending: Set<number>
   startedAt: number
+  /** When the first body bytes came, and how many: the rate is judged on what followed them. */
+  firstByteAt?: number
+  firstChunk: number
+  /** Body bytes received. */
+  bytes: number
 }
 
 /** A dial that failed is not retried for this long by this download. */
@@ -252,6 +257,17 @@ export class FileDownload {
   /** True while the origin is fast enough that peers are left alone. */
   get originFast (): boolean { return this.rate.fast }
 
+  /** The transfer rate of the origin request under way (what came after its first bytes), if long enough to tell. */
+  private liveRate (now: number): number | undefined {
+    let best: number | undefined
+    for (const run of this.runs) {
+      if (run.firstByteAt == null || now - run.firstByteAt < 20) continue
+      const rate = (run.bytes - run.firstChunk) / (now - run.firstByteAt) * 1000
+      best = Math.max(best ?? 0, rate)
+    }
+    return best
+  }
+
   /** What the origin does for this download so far: for the swarm's node gate. */
   originProgress (): { fast: boolean, blocks: number, liveBytesPerSecond: number | undefined, activeMs: number, active: boolean } {
     const now = this.now()
@@ -259,7 +275,7 @@ export class FileDownload {
     return {
       fast: this.rate.fast,
       blocks: this.originBlocksFetched,
-      liveBytesPerSecond: activeMs > 0 ? this.originBytes / activeMs * 1000 : undefined,
+      liveBytesPerSecond: this.liveRate(now) ?? this.rate.bytesPerSecond ?? (activeMs > 0 ? this.originBytes / activeMs * 1000 : undefined),
       activeMs,
       active: !this.closed && this.table.remaining(this.next, this.end) > 0
     }
@@ -721,7 +737,7 @@ export class FileDownload {
 
   private startRun (plan: OriginRun): void {
     const { blocks } = this.table
-    const run: Run = { first: plan.first, last: plan.last, purpose: plan.purpose, ac: new AbortController(), pending: new Set(), startedAt: this.now() }
+    const run: Run = { first: plan.first, last: plan.last, purpose: plan.purpose, ac: new AbortController(), pending: new Set(), startedAt: this.now(), firstChunk: 0, bytes: 0 }
     for (let i = plan.first; i <= plan.last; i++) {
       blocks[i]!.inOrigin = true
       run.pending.add(i)
@@ -742,6 +758,11 @@ export class FileDownload {
           fetch: this.c.fetch,
           onBytes: (n) => {
             this.originBytes += n
+            if (run.firstByteAt == null) {
+              run.firstByteAt = this.now()
+              run.firstChunk = n
+            }
+            run.bytes += n
             this.c.onOriginBytes(n)
           },
           onRangeIgnored: () => {
@@ -759,7 +780,12 @@ export class FileDownload {
           const t = this.now()
           runBytes += block.data.byteLength
           runBlocks++
-          this.rate.record(runBytes, t - run.startedAt, runBlocks)
+          // the transfer, not the wait for the answer: a server's queue or a busy page delays
+          // the first bytes of a fast origin too, and a shared, capped origin paces the body
+          const transferMs = t - (run.firstByteAt ?? run.startedAt)
+          const transferred = Math.max(0, run.bytes - run.firstChunk)
+          if (transferMs > 0 && transferred > 0) this.rate.record(transferred, transferMs, runBlocks)
+          else this.rate.record(runBytes, t - run.startedAt, runBlocks)
           blocks[block.index]!.inOrigin = false
           run.pending.delete(block.index)
           this.originBlocksFetched++
