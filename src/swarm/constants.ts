@@ -7,10 +7,12 @@ export const INDEXEDDB_NAME_PREFIX = 'swarmsite-'
 export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 
 /**
- * Before the origin's first block, its rate is judged from the bytes of a request under way
- * this long: past it, a slow origin starts the node (ms).
+ * The origin is judged (fast: the node waits; slow: it starts) once a request has been under
+ * way this long: a crowd's share of a saturated origin is a few hundred KiB in that time, a
+ * fast origin's several MiB however busy the machine. Starting the node that much later costs
+ * a crowd little: the origin is busy with everyone's first block meanwhile (ms).
  */
-export const DEFAULT_NODE_GATE_PROBE_MS = 250
+export const DEFAULT_NODE_GATE_PROBE_MS = 1_000
 
 /** The node is held back for a fast origin at most this long after `start()` (ms). */
 export const DEFAULT_NODE_GATE_MAX_DEFER_MS = 20_000

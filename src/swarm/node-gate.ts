@@ -38,7 +38,7 @@ export function nodeGate (input: GateInput): GateDecision {
   let recheck = 200
   for (const d of input.downloads) {
     if (d.fast) continue
-    if (d.blocks === 0 && d.activeMs < input.probeMs) {
+    if (d.activeMs < input.probeMs) {
       recheck = Math.min(recheck, Math.max(10, input.probeMs - d.activeMs))
       continue
     }

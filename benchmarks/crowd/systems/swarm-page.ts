@@ -21,10 +21,12 @@ window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<Vi
       ...(config.uploadProbe ? {} : { uploadProbe: false as const }),
       ...(config.blockstore === 'memory' ? { blockstore: createMemoryBlockstore() } : {})
     })
+    const createdMs = performance.now() - started
     // the fetch goes out while the node starts: the first bytes never wait for it
     let startedMs = -1
     const starting = swarm.start().then(() => { startedMs = performance.now() - started })
     const response = await swarm.fetch(config.path)
+    const responseMs = performance.now() - started
     if (response.status !== 200) throw new Error(`swarm.fetch answered ${response.status}`)
     const body = await readBody(response.body, started, config.size)
     await starting
@@ -45,6 +47,8 @@ window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<Vi
       sha256: body.sha256,
       // extra figures, kept in the raw JSON
       startMs: startedMs,
+      createdMs,
+      responseMs,
       duplicateBytes: stats.duplicateBytes,
       connections: stats.connections,
       scheduler: stats.downloads.find(d => d.path === config.path),

@@ -539,7 +539,7 @@ export class FileDownload {
       if (run.purpose === 'fill') fillInflight++
       if (run.purpose === 'urgent' || (run.purpose === 'fast' && run.pending.has(this.next))) urgentInflight = true
     }
-    const quick = (this.rate.slowestBytesPerSecond ?? 0) >= this.o.fastOriginBytesPerSecond
+    const quick = (this.rate.bytesPerSecond ?? 0) >= this.o.fastOriginBytesPerSecond
     const originPlan = planOrigin({
       now,
       blocks,
