@@ -16,6 +16,8 @@ export interface GateDownload {
   liveBytesPerSecond: number | undefined
   /** Time a request has been under way, ms. */
   activeMs: number
+  /** An origin request is under way now. */
+  requesting: boolean
 }
 
 export interface GateInput {
@@ -38,7 +40,9 @@ export function nodeGate (input: GateInput): GateDecision {
   let recheck = 200
   for (const d of input.downloads) {
     if (d.fast) continue
-    if (d.activeMs < input.probeMs) {
+    // a request under way is given the probe time; with none (the download waits to hear
+    // the swarm) what came so far decides
+    if (d.requesting && d.activeMs < input.probeMs) {
       recheck = Math.min(recheck, Math.max(10, input.probeMs - d.activeMs))
       continue
     }

@@ -7,7 +7,7 @@ const MiB = 1024 * 1024
 const input = (downloads: GateDownload[], over: Partial<GateInput> = {}): GateInput => ({
   now: 1_000, since: 0, downloads, fastBytesPerSecond: 8 * MiB, probeMs: 250, maxDeferMs: 20_000, ...over
 })
-const d = (over: Partial<GateDownload> = {}): GateDownload => ({ fast: false, blocks: 0, liveBytesPerSecond: undefined, activeMs: 0, ...over })
+const d = (over: Partial<GateDownload> = {}): GateDownload => ({ fast: false, blocks: 0, liveBytesPerSecond: undefined, activeMs: 0, requesting: true, ...over })
 
 describe('node gate', () => {
   it('starts the node at once when nothing downloads', () => {
@@ -22,6 +22,7 @@ describe('node gate', () => {
   it('starts it once one origin is slow: a block at a slow rate, or a request under way past the probe time with few bytes', () => {
     assert.equal(nodeGate(input([d({ fast: true, blocks: 5 }), d({ blocks: 1, activeMs: 300, liveBytesPerSecond: 2 * MiB })])).start, true)
     assert.equal(nodeGate(input([d({ blocks: 1, activeMs: 100, liveBytesPerSecond: 2 * MiB })])).start, false, 'not before the probe time, even after a block')
+    assert.equal(nodeGate(input([d({ blocks: 1, activeMs: 100, liveBytesPerSecond: 2 * MiB, requesting: false })])).start, true, 'with no request under way, what came decides')
     assert.equal(nodeGate(input([d({ blocks: 0, activeMs: 260, liveBytesPerSecond: 100_000 })])).start, true)
   })
 

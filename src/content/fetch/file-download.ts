@@ -269,7 +269,7 @@ export class FileDownload {
   }
 
   /** What the origin does for this download so far: for the swarm's node gate. */
-  originProgress (): { fast: boolean, blocks: number, liveBytesPerSecond: number | undefined, activeMs: number, active: boolean } {
+  originProgress (): { fast: boolean, blocks: number, liveBytesPerSecond: number | undefined, activeMs: number, requesting: boolean, active: boolean } {
     const now = this.now()
     const activeMs = this.originActiveMs + (this.originActiveSince != null ? now - this.originActiveSince : 0)
     return {
@@ -277,6 +277,7 @@ export class FileDownload {
       blocks: this.originBlocksFetched,
       liveBytesPerSecond: this.liveRate(now) ?? this.rate.bytesPerSecond ?? (activeMs > 0 ? this.originBytes / activeMs * 1000 : undefined),
       activeMs,
+      requesting: this.runs.size > 0,
       active: !this.closed && this.table.remaining(this.next, this.end) > 0
     }
   }
