@@ -78,6 +78,6 @@ export interface SwarmStats {
    * Per file downloaded since start (the latest download of each path): whether its origin
    * counts as fast (then peers are left alone), and what the scheduler did.
    */
-  downloads: Array<{ path: string, active: boolean, originFast: boolean } & DownloadCounters>
+  downloads: Array<{ path: string, active: boolean, originFast: boolean, /** the origin's transfer rate to this download (average), undefined before a block */ originBytesPerSecond: number | undefined } & DownloadCounters>
   peers: PeerStats[]
 }

@@ -354,7 +354,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
         relayed: visitors.filter(c => !c.direct).length,
         relays: connections.length - visitors.length
       },
-      downloads: [...this.pastDownloads.values()].map(d => ({ path: d.file.path, active: this.downloads.get(d.file.path) === d, originFast: d.originFast, ...structuredClone(d.counters) }))
+      downloads: [...this.pastDownloads.values()].map(d => ({ path: d.file.path, active: this.downloads.get(d.file.path) === d, originFast: d.originFast, originBytesPerSecond: d.originRateNow(), ...structuredClone(d.counters) }))
     })
   }
 }

@@ -257,6 +257,9 @@ export class FileDownload {
   /** True while the origin is fast enough that peers are left alone. */
   get originFast (): boolean { return this.rate.fast }
 
+  /** The origin's average transfer rate to this download, bytes per second; undefined before a block. */
+  originRateNow (): number | undefined { return this.rate.bytesPerSecond }
+
   /** The transfer rate of the origin request under way (what came after its first bytes), if long enough to tell. */
   private liveRate (now: number): number | undefined {
     let best: number | undefined
