@@ -37,8 +37,8 @@ describe('content: swarm.fetch across real processes, a real relay and a real HT
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'swarmsite-content-'))
     for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes)
-    // a scarce origin (4 MiB/s, below the fast-origin threshold): the case the swarm is for
-    origin = await startOriginServer({ root: dir, bytesPerSecond: 4 * MiB })
+    // a scarce origin (2 MiB/s, below the fast-origin threshold of 4 MiB/s): the case the swarm is for
+    origin = await startOriginServer({ root: dir, bytesPerSecond: 2 * MiB })
     const { manifest } = await buildManifest(dir, { origin: origin.url })
     await writeFile(join(dir, 'swarmsite.json'), JSON.stringify(manifest))
     relay = await startRelayProcess()

@@ -120,7 +120,7 @@ describe('relay --seed: the relay serves a site as an always-on peer', { timeout
     await writeSite(join(dir, 'site'), files)
     // the origin first: its URL is the manifest's origin
     // a scarce origin (below the fast-origin threshold): the case the swarm is for
-    origin = await startOriginServer({ root: join(dir, 'site'), bytesPerSecond: 4 * MiB })
+    origin = await startOriginServer({ root: join(dir, 'site'), bytesPerSecond: 2 * MiB })
     manifest = (await buildManifest(join(dir, 'site'), { origin: origin.url })).manifest
     await writeFile(join(dir, 'site', 'swarmsite.json'), JSON.stringify(manifest))
     const t0 = performance.now()

@@ -97,5 +97,5 @@ export const PEER_SCORE_EWMA_WEIGHT = 0.3
 /** Weight of a new sample in the origin rate average. */
 export const ORIGIN_RATE_EWMA_WEIGHT = 0.3
 
-/** The origin rate is sampled over spans of at least this long. */
-export const ORIGIN_RATE_SAMPLE_MS = 200
+/** The origin's rate is judged only once this many bytes came (a first block's worth, nearly). */
+export const ORIGIN_RATE_MIN_BYTES = 196_608

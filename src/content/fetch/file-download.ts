@@ -236,7 +236,7 @@ export class FileDownload {
     }
     this.now = components.now ?? (() => performance.now())
     this.random = components.random ?? Math.random
-    this.rate = originRate({ fastBytesPerSecond: this.o.fastOriginBytesPerSecond, slowBytesPerSecond: this.o.slowOriginBytesPerSecond })
+    this.rate = originRate({ fastBytesPerSecond: this.o.fastOriginBytesPerSecond, slowBytesPerSecond: this.o.slowOriginBytesPerSecond, minBytes: defaults.ORIGIN_RATE_MIN_BYTES })
     this.createdAt = this.now()
     this.table = new BlockTable(file)
     this.order = new Uint32Array(file.blocks.length)
@@ -255,30 +255,19 @@ export class FileDownload {
   }
 
   /** True while the origin is fast enough that peers are left alone. */
-  get originFast (): boolean { return this.rate.fast }
+  get originFast (): boolean { return this.rate.fast(this.now()) }
 
   /** The origin's average transfer rate to this download, bytes per second; undefined before a block. */
-  originRateNow (): number | undefined { return this.rate.bytesPerSecond }
-
-  /** The transfer rate of the origin request under way (what came after its first bytes), if long enough to tell. */
-  private liveRate (now: number): number | undefined {
-    let best: number | undefined
-    for (const run of this.runs) {
-      if (run.firstByteAt == null || now - run.firstByteAt < 20) continue
-      const rate = (run.bytes - run.firstChunk) / (now - run.firstByteAt) * 1000
-      best = Math.max(best ?? 0, rate)
-    }
-    return best
-  }
+  originRateNow (): number | undefined { return this.rate.bytesPerSecond(this.now()) }
 
   /** What the origin does for this download so far: for the swarm's node gate. */
   originProgress (): { fast: boolean, blocks: number, liveBytesPerSecond: number | undefined, activeMs: number, requesting: boolean, active: boolean } {
     const now = this.now()
     const activeMs = this.originActiveMs + (this.originActiveSince != null ? now - this.originActiveSince : 0)
     return {
-      fast: this.rate.fast,
+      fast: this.rate.fast(now),
       blocks: this.originBlocksFetched,
-      liveBytesPerSecond: this.liveRate(now) ?? this.rate.bytesPerSecond ?? (activeMs > 0 ? this.originBytes / activeMs * 1000 : undefined),
+      liveBytesPerSecond: this.rate.bytesPerSecond(now) ?? (activeMs > 0 ? this.originBytes / activeMs * 1000 : undefined),
       activeMs,
       requesting: this.runs.size > 0,
       active: !this.closed && this.table.remaining(this.next, this.end) > 0
@@ -451,7 +440,7 @@ export class FileDownload {
     // only the first block. Other newcomers answer first, and one holding its own first block
     // says nothing of those who hold the rest: only a holder of everything we lack, or the
     // time to hear everyone, ends it
-    this.settled ||= this.rate.fast || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) || now - this.createdAt >= this.o.startupGraceMs ||
+    this.settled ||= this.rate.fast(now) || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) || now - this.createdAt >= this.o.startupGraceMs ||
       (this.readyAt != null && now - this.readyAt >= this.o.discoveryMs)
     for (const [key, until] of this.snubbed) if (now >= until) this.snubbed.delete(key)
     const holders = new Int32Array(blocks.length + 1)
@@ -491,7 +480,7 @@ export class FileDownload {
       if (b.done || holders[i]! > 0 || claims.has(i) || b.inOrigin) this.freeSince.delete(i)
       else if (!this.freeSince.has(i)) this.freeSince.set(i, now)
     }
-    const fast = this.rate.fast
+    const fast = this.rate.fast(now)
 
     // peers: give up on stalled asks, then ask
     const askable = ready ? this.c.askable().filter(p => !this.snubbed.has(p.toString())) : []
@@ -543,7 +532,7 @@ export class FileDownload {
       if (run.purpose === 'fill') fillInflight++
       if (run.purpose === 'urgent' || (run.purpose === 'fast' && run.pending.has(this.next))) urgentInflight = true
     }
-    const quick = (this.rate.bytesPerSecond ?? 0) >= this.o.fastOriginBytesPerSecond
+    const quick = (this.rate.bytesPerSecond(now) ?? 0) >= this.o.fastOriginBytesPerSecond
     const originPlan = planOrigin({
       now,
       blocks,
@@ -746,16 +735,18 @@ export class FileDownload {
       blocks[i]!.inOrigin = true
       run.pending.add(i)
     }
-    if (this.runs.size === 0) this.originActiveSince = this.now()
+    if (this.runs.size === 0) {
+      this.originActiveSince = this.now()
+      this.rate.active(true, this.originActiveSince)
+    }
     this.runs.add(run)
     this.counters.originRuns[plan.purpose]++
     this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
-    log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond ?? -1))
+    log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond(this.now()) ?? -1))
     this.announce(true)
     const signal = AbortSignal.any([this.controller.signal, run.ac.signal])
     void (async () => {
-      let runBytes = 0
-      let runBlocks = 0
+      let previous = run.startedAt
       try {
         for await (const block of originBlocks(this.url, blocks, plan.first, plan.last, {
           signal,
@@ -767,6 +758,7 @@ export class FileDownload {
               run.firstChunk = n
             }
             run.bytes += n
+            this.rate.bytes(n, this.now())
             this.c.onOriginBytes(n)
           },
           onRangeIgnored: () => {
@@ -782,14 +774,8 @@ export class FileDownload {
           }
         })) {
           const t = this.now()
-          runBytes += block.data.byteLength
-          runBlocks++
-          // the transfer, not the wait for the answer: a server's queue or a busy page delays
-          // the first bytes of a fast origin too, and a shared, capped origin paces the body
-          const transferMs = t - (run.firstByteAt ?? run.startedAt)
-          const transferred = Math.max(0, run.bytes - run.firstChunk)
-          if (transferMs > 0 && transferred > 0) this.rate.record(transferred, transferMs, runBlocks)
-          else this.rate.record(runBytes, t - run.startedAt, runBlocks)
+          this.rate.block(t - previous)
+          previous = t
           blocks[block.index]!.inOrigin = false
           run.pending.delete(block.index)
           this.originBlocksFetched++
@@ -814,6 +800,7 @@ export class FileDownload {
         if (this.runs.size === 0 && this.originActiveSince != null) {
           this.originActiveMs += this.now() - this.originActiveSince
           this.originActiveSince = undefined
+          this.rate.active(false, this.now())
         }
         this.schedule()
       }

@@ -1,58 +1,96 @@
 /**
- * What the origin delivers to this visitor: a moving average of the time one block takes to
- * arrive, and of the rate of each response so far (its bytes over the time since it was
- * asked for: block-to-block gaps lie when a busy page reads several queued chunks at once),
- * with hysteresis between "fast" (use it for everything) and "slow" (share it).
+ * What the origin delivers to this download: its throughput over the last second of time a
+ * request was under way (all requests together: two at once share one link), the time one
+ * block takes, and with hysteresis whether it is "fast" (used for everything) or "slow"
+ * (shared with the swarm). A rate is judged only on enough bytes: one block can ride a
+ * server's burst allowance.
  */
 import { ORIGIN_RATE_EWMA_WEIGHT } from './constants.ts'
 
 export interface OriginRateInit {
   fastBytesPerSecond: number
   slowBytesPerSecond: number
+  /** The throughput window, ms; default 1000. */
+  windowMs?: number
+  /** Bytes received before the rate is judged at all; default 512 KiB. */
+  minBytes?: number
 }
 
 export interface OriginRate {
-  /**
-   * A response has now delivered `blocks` blocks, `bytes` in all, `elapsedMs` after it was
-   * asked for.
-   */
-  record(bytes: number, elapsedMs: number, blocks: number): void
+  /** Body bytes arrived at `now`. */
+  bytes(n: number, now: number): void
+  /** Whether a request is under way (only that time counts), from `now`. */
+  active(on: boolean, now: number): void
+  /** A block took `ms` (from its request, or the block before it in the same response). */
+  block(ms: number): void
+  /** Throughput over the window, bytes per second; undefined before `minBytes`. */
+  bytesPerSecond(now: number): number | undefined
   /** Average ms per block; undefined before the first. */
   readonly blockMs: number | undefined
-  /** Average bytes per second; undefined before the first block. */
-  readonly bytesPerSecond: number | undefined
-  /** Blocks measured. */
-  readonly samples: number
-  /** The slowest block's rate so far; undefined before the first block. */
-  readonly slowestBytesPerSecond: number | undefined
-  readonly fast: boolean
+  /** Bytes received in all. */
+  readonly total: number
+  /** Whether the origin counts as fast (updated by `bytesPerSecond` and `bytes`). */
+  fast(now: number): boolean
 }
 
-/** A rate is judged fast only after this many blocks: one block can ride a server's burst allowance. */
-const FAST_AFTER_SAMPLES = 3
+interface Sample { t: number, n: number }
 
 export function originRate (init: OriginRateInit): OriginRate {
+  const windowMs = init.windowMs ?? 1000
+  const minBytes = init.minBytes ?? 524_288
+  const samples: Sample[] = []
+  /** Active spans: [start, end) with end undefined while under way. */
+  const spans: Array<{ start: number, end: number | undefined }> = []
+  let total = 0
   let blockMs: number | undefined
-  let rate: number | undefined
   let fast = false
-  let samples = 0
-  let slowest: number | undefined
-  const mix = (old: number | undefined, sample: number): number => old == null ? sample : old + ORIGIN_RATE_EWMA_WEIGHT * (sample - old)
+
+  const prune = (now: number): void => {
+    while (samples.length > 0 && samples[0]!.t < now - windowMs) samples.shift()
+    while (spans.length > 1 && (spans[0]!.end ?? Infinity) < now - windowMs) spans.shift()
+  }
+  const activeIn = (now: number): number => {
+    const from = now - windowMs
+    let ms = 0
+    for (const s of spans) ms += Math.max(0, Math.min(s.end ?? now, now) - Math.max(s.start, from))
+    return ms
+  }
+  const rate = (now: number): number | undefined => {
+    prune(now)
+    if (total < minBytes) return undefined
+    const ms = activeIn(now)
+    if (ms < 20) return undefined
+    let n = 0
+    for (const s of samples) n += s.n
+    return n / ms * 1000
+  }
+  const judge = (now: number): void => {
+    const r = rate(now)
+    if (r == null) return
+    if (!fast && r >= init.fastBytesPerSecond) fast = true
+    else if (fast && r < init.slowBytesPerSecond) fast = false
+  }
+
   return {
-    record (bytes, elapsedMs, blocks) {
-      const ms = Math.max(elapsedMs, 0.5)
-      blockMs = mix(blockMs, ms / Math.max(blocks, 1))
-      const sample = bytes / ms * 1000
-      rate = mix(rate, sample)
-      slowest = Math.min(slowest ?? Infinity, sample)
-      samples++
-      if (!fast && samples >= FAST_AFTER_SAMPLES && rate >= init.fastBytesPerSecond) fast = true
-      else if (fast && rate < init.slowBytesPerSecond) fast = false
+    bytes (n, now) {
+      total += n
+      samples.push({ t: now, n })
+      judge(now)
     },
+    active (on, now) {
+      const last = spans.at(-1)
+      if (on && (last == null || last.end != null)) spans.push({ start: now, end: undefined })
+      else if (!on && last != null && last.end == null) last.end = now
+    },
+    block (ms) {
+      blockMs = blockMs == null ? ms : blockMs + ORIGIN_RATE_EWMA_WEIGHT * (ms - blockMs)
+    },
+    bytesPerSecond: rate,
     get blockMs () { return blockMs },
-    get bytesPerSecond () { return rate },
-    get samples () { return samples },
-    get slowestBytesPerSecond () { return slowest },
-    get fast () { return fast }
+    get total () { return total },
+    fast (now) {
+      judge(now)
+      return fast
+    }
   }
 }
