@@ -54,10 +54,17 @@ describe('origin planner', () => {
   it('while discovering, takes only the reader\'s first block, once', () => {
     const blocks = table(64)
     assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 0, purpose: 'urgent' }])
-    assert.deepEqual(planOrigin(input(blocks, { discovering: true, origin: { fetched: 1, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [])
+    blocks[0]!.done = true
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true, next: 1, origin: { fetched: 1, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [{ first: 1, last: 1, purpose: 'urgent' }], 'a second block in any case')
+    blocks[1]!.done = true
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true, next: 2, origin: { fetched: 2, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [], 'then no more until the swarm is heard, unless the origin is quick')
+    blocks[0]!.done = false
+    blocks[1]!.done = false
     // a fast answer so far lets the next block follow, still one at a time
     blocks[0]!.done = true
-    assert.deepEqual(planOrigin(input(blocks, { discovering: true, next: 1, origin: { fetched: 1, quick: true, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [{ first: 1, last: 1, purpose: 'urgent' }])
+    blocks[1]!.done = true
+    const quickRun = planOrigin(input(blocks, { discovering: true, next: 2, origin: { fetched: 2, quick: true, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } }))
+    assert.deepEqual(quickRun, [{ first: 2, last: 5, purpose: 'urgent' }], 'a quick origin: runs in the reader\'s order')
   })
 
   it('alone, fetches the reader\'s blocks in a run and fills from a random start', () => {

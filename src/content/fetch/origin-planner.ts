@@ -142,7 +142,8 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     const first = blocks[input.next]
     // the first block at once; more, in the reader's order, only while the origin keeps
     // answering fast (then peers would not be worth waiting for)
-    if ((origin.fetched === 0 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
+    // (two blocks in any case: the first alone says little of a busy page's or server's rate)
+    if ((origin.fetched < 2 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
       // one block can ride a server's burst allowance: runs only after two fast ones
       const last = origin.fetched < 2 ? first.index : extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), config.maxRunBytes)
       taken.add(first.index)
