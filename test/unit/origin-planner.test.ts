@@ -51,9 +51,9 @@ function input (blocks: TableBlock[], over: Partial<OriginPlanInput> = {}): Orig
 const indices = (runs: OriginRun[]): number[] => runs.flatMap(r => Array.from({ length: r.last - r.first + 1 }, (_, i) => r.first + i))
 
 describe('origin planner', () => {
-  it('while discovering, takes only the reader\'s first block, once', () => {
+  it('while discovering, takes only the reader\'s first blocks', () => {
     const blocks = table(64)
-    assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 0, purpose: 'urgent' }])
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 1, purpose: 'urgent' }], 'the first two blocks in one request')
     blocks[0]!.done = true
     assert.deepEqual(planOrigin(input(blocks, { discovering: true, next: 1, origin: { fetched: 1, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [{ first: 1, last: 1, purpose: 'urgent' }], 'a second block in any case')
     blocks[1]!.done = true

@@ -144,8 +144,10 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     // answering fast (then peers would not be worth waiting for)
     // (two blocks in any case: the first alone says little of a busy page's or server's rate)
     if ((origin.fetched < 2 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
-      // one block can ride a server's burst allowance: runs only after two fast ones
-      const last = origin.fetched < 2 ? first.index : extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), config.maxRunBytes)
+      // the first two blocks in one request (its wait counts once when the rate is judged);
+      // longer runs only once the origin proved quick
+      const limit = origin.fetched === 0 ? 2 * first.size : origin.fetched < 2 ? first.size : config.maxRunBytes
+      const last = extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), limit)
       taken.add(first.index)
       runs.push({ first: first.index, last, purpose: 'urgent' })
     }
