@@ -19,3 +19,9 @@ export const DEFAULT_NODE_GATE_MAX_DEFER_MS = 20_000
 
 /** A node held back for a fast origin starts this long (to twice it, at random) after the downloads end (ms). */
 export const DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS = 2_000
+
+/**
+ * An origin that delivers at least this to this visitor holds its node back (bytes per
+ * second; 24 Mbit/s): more than a few peers' uploads would, so peers are of no use yet.
+ */
+export const DEFAULT_NODE_GATE_BYTES_PER_SECOND = 3 * 1_048_576

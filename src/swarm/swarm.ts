@@ -26,7 +26,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { InvalidConfigError, NodeNotStartedError } from '../node/errors.ts'
 import { createSwarmNode, validateSwarmNodeInit } from '../node/swarm-node.ts'
 import { nodeGate } from './node-gate.ts'
-import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
+import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_BYTES_PER_SECOND, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
 import { DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND } from '../content/fetch/constants.ts'
 import { downloadComponents } from './download-components.ts'
 import { relayPing } from './relay-ping.ts'
@@ -178,7 +178,10 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   /** Waits while the node is better held back (every download under way has a fast origin). */
   private async awaitGate (since: number): Promise<void> {
     if (this.init.deferNode === false) return
-    const fastBytesPerSecond = this.init.download?.fastOriginBytesPerSecond ?? DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND
+    // the gate's bar sits below the scheduler's "fast": a busy page reads a fast origin's
+    // first blocks slowly, and a node started on that misreading slows every download on the
+    // machine; a crowd's share of a saturated origin is far below either
+    const fastBytesPerSecond = Math.min(DEFAULT_NODE_GATE_BYTES_PER_SECOND, this.init.download?.fastOriginBytesPerSecond ?? DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND)
     let held = false
     for (;;) {
       if (this.phase !== 'starting') return
