@@ -14,6 +14,8 @@ import type { PeerId } from '@libp2p/interface'
 export interface SwarmDownloadContext {
   /** The node, once created. */
   node(): SwarmNode | undefined
+  /** The swarm holds its node back for a fast origin now. */
+  nodeHeld(): boolean
   /** Our peer id. */
   self: string
   core: ContentCore
@@ -48,6 +50,7 @@ export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComp
   return {
     self: ctx.self,
     ready: ctx.ready,
+    nodeHeld: ctx.nodeHeld,
     // a relay that seeds the site serves blocks over its direct (WebSockets) link too
     askable: () => {
       const node = up()

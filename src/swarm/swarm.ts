@@ -26,7 +26,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { InvalidConfigError, NodeNotStartedError } from '../node/errors.ts'
 import { createSwarmNode, validateSwarmNodeInit } from '../node/swarm-node.ts'
 import { nodeGate } from './node-gate.ts'
-import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_BYTES_PER_SECOND, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
+import { taskDelay } from '../content/task-delay.ts'
+import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_BUSY_TASK_DELAY_MS, DEFAULT_NODE_GATE_BYTES_PER_SECOND, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
 import { DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND } from '../content/fetch/constants.ts'
 import { downloadComponents } from './download-components.ts'
 import { relayPing } from './relay-ping.ts'
@@ -95,6 +96,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   private nodeUp = false
   /** The node's creation and start, once `start()` began it. */
   private nodeStart: Promise<void> | undefined
+  /** The node gate holds the node back now (the origin looks fast): downloads go on from the origin. */
+  private gateHolding = false
 
   constructor (manifest: Manifest, blockstore: SwarmBlockstore, init: SwarmInit, privateKey: PrivateKey) {
     super()
@@ -186,7 +189,9 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     for (;;) {
       if (this.phase !== 'starting') return
       const downloads = [...this.downloads.values()].map(d => d.originProgress()).filter(p => p.active)
-      const decision = nodeGate({ now: performance.now(), since, downloads, fastBytesPerSecond, probeMs: DEFAULT_NODE_GATE_PROBE_MS, maxDeferMs: DEFAULT_NODE_GATE_MAX_DEFER_MS })
+      // one task's wait says whether this page gets the CPU it asks for now
+      const busy = downloads.length > 0 && await taskDelay() > DEFAULT_NODE_GATE_BUSY_TASK_DELAY_MS
+      const decision = nodeGate({ now: performance.now(), since, downloads, busy, fastBytesPerSecond, probeMs: DEFAULT_NODE_GATE_PROBE_MS, maxDeferMs: DEFAULT_NODE_GATE_MAX_DEFER_MS })
       if (decision.start) {
         if (held) {
           log('starting the node after %d ms: %s', Math.round(performance.now() - since), decision.reason)
@@ -197,7 +202,13 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
         return
       }
       held = true
-      await new Promise(resolve => setTimeout(resolve, decision.recheckMs))
+      this.gateHolding = true
+      this.changed()
+      try {
+        await new Promise(resolve => setTimeout(resolve, decision.recheckMs))
+      } finally {
+        this.gateHolding = false
+      }
     }
   }
 
@@ -314,6 +325,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     if (download != null) return download
     download = new FileDownload(downloadComponents({
       node: () => this.#node,
+      nodeHeld: () => this.gateHolding,
       self: this.peerId.toString(),
       core: this.core,
       scores: this.scores,

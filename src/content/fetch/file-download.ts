@@ -49,6 +49,8 @@ export interface FileDownloadComponents {
   self: string
   /** False while the node starts: then only the origin and the store are used. */
   ready(): boolean
+  /** True while the swarm holds its node back because the origin looks fast: keep to the origin. */
+  nodeHeld?(): boolean
   /** Peers we can ask now: a direct link and not banned. */
   askable(): PeerId[]
   /** Peer ids of the other visitors we hold a direct link with (relays excluded). */
@@ -532,7 +534,8 @@ export class FileDownload {
       if (run.purpose === 'fill') fillInflight++
       if (run.purpose === 'urgent' || (run.purpose === 'fast' && run.pending.has(this.next))) urgentInflight = true
     }
-    const quick = (this.rate.bytesPerSecond(now) ?? 0) >= this.o.fastOriginBytesPerSecond
+    // held back for a fast origin, the node will not bring peers soon: the origin it is
+    const quick = (this.rate.bytesPerSecond(now) ?? 0) >= this.o.fastOriginBytesPerSecond || (this.c.nodeHeld?.() ?? false)
     const originPlan = planOrigin({
       now,
       blocks,
