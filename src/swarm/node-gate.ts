@@ -47,9 +47,9 @@ export function nodeGate (input: GateInput): GateDecision {
   let recheck = 200
   for (const d of input.downloads) {
     if (d.fast) continue
-    // a request under way is given the probe time, or two blocks; with none (the download
-    // waits to hear the swarm) what came so far decides
-    if (d.requesting && d.activeMs < input.probeMs && d.blocks < 2) {
+    // a request under way is given the probe time, or a block; with none (the download waits
+    // to hear the swarm) what came so far decides
+    if (d.requesting && d.activeMs < input.probeMs && d.blocks < 1) {
       recheck = Math.min(recheck, Math.max(10, input.probeMs - d.activeMs))
       continue
     }

@@ -58,7 +58,7 @@ describe('fetch: the origin at once, blocks shared while their origin request ru
     await waitFor('the first origin request', () => origin.requests().length > 0, 20_000, 2)
     // the node may not even exist yet (it is made once the origin proves slow)
     assert.equal(s.hasNode && s.node.isReachable(), false, 'the origin request went out while the node had no relay reservation yet')
-    assert.equal(origin.requests()[0]!.range, 'bytes=0-524287', 'the reader\'s first blocks')
+    assert.equal(origin.requests()[0]!.range, 'bytes=0-262143', 'the reader\'s first block')
     assert.equal(Buffer.from(await response.arrayBuffer()).equals(file.subarray(0, 1000)), true)
     await starting
     await s.node.waitUntilReachable({ signal: AbortSignal.timeout(30_000) })

@@ -142,11 +142,10 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     const first = blocks[input.next]
     // the first block at once; more, in the reader's order, only while the origin keeps
     // answering fast (then peers would not be worth waiting for)
-    // (two blocks in any case: the first alone says little of a busy page's or server's rate)
-    if ((origin.fetched < 2 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
-      // the first two blocks in one request (its wait counts once when the rate is judged);
-      // longer runs only once the origin proved quick
-      const limit = origin.fetched === 0 ? 2 * first.size : origin.fetched < 2 ? first.size : config.maxRunBytes
+    if ((origin.fetched === 0 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
+      // one block first (in a crowd everyone takes it: it should be one); runs once the
+      // origin proved quick
+      const limit = origin.fetched === 0 ? first.size : config.maxRunBytes
       const last = extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), limit)
       taken.add(first.index)
       runs.push({ first: first.index, last, purpose: 'urgent' })
