@@ -7,7 +7,7 @@
  * downloads end (to seed what they fetched), or after `maxDeferMs` whatever happens.
  *
  * A page short of CPU reads even a fast origin slowly: while its event loop lags (`busy`), a
- * middling rate (above `fastBytesPerSecond / 3`) cannot tell a fast origin from a shared one,
+ * middling rate (above `fastBytesPerSecond * 2 / 3`) cannot tell a fast origin from a shared one,
  * and a node started on that guess would only take the page more CPU; only a clearly slow
  * origin (a crowd's share of a saturated one) starts it then.
  */
@@ -55,7 +55,7 @@ export function nodeGate (input: GateInput): GateDecision {
     }
     const rate = d.liveBytesPerSecond ?? 0
     if (rate >= input.fastBytesPerSecond) continue
-    if (input.busy && rate >= input.fastBytesPerSecond / 3) continue
+    if (input.busy && rate >= input.fastBytesPerSecond * 2 / 3) continue
     return { start: true, reason: 'the origin is not fast' }
   }
   return { start: false, recheckMs: Math.min(recheck, input.maxDeferMs - (input.now - input.since)) }

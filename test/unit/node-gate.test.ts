@@ -26,8 +26,9 @@ describe('node gate', () => {
   })
 
   it('on a page short of CPU, a middling rate holds the node back; a clearly slow one still starts it', () => {
-    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 4 * MiB })], { busy: true })).start, false)
-    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 4 * MiB })], { busy: false })).start, true)
+    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 6 * MiB })], { busy: true })).start, false)
+    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 6 * MiB })], { busy: false })).start, true)
+    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 4 * MiB })], { busy: true })).start, true, 'below two thirds of the bar')
     assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 1300, liveBytesPerSecond: 200_000 })], { busy: true })).start, true)
   })
 

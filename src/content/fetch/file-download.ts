@@ -756,12 +756,13 @@ export class FileDownload {
           fetch: this.c.fetch,
           onBytes: (n) => {
             this.originBytes += n
-            if (run.firstByteAt == null) {
+            const first = run.firstByteAt == null
+            if (first) {
               run.firstByteAt = this.now()
               run.firstChunk = n
             }
             run.bytes += n
-            this.rate.bytes(n, this.now())
+            this.rate.bytes(n, this.now(), first)
             this.c.onOriginBytes(n)
           },
           onRangeIgnored: () => {

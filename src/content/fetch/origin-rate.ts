@@ -17,8 +17,11 @@ export interface OriginRateInit {
 }
 
 export interface OriginRate {
-  /** Body bytes arrived at `now`. */
-  bytes(n: number, now: number): void
+  /**
+   * Body bytes arrived at `now`; `first`: the first bytes of a response, which count toward
+   * `total` but not the rate (a rate-capped server sends its burst allowance at once).
+   */
+  bytes(n: number, now: number, first?: boolean): void
   /** Whether a request is under way (only that time counts), from `now`. */
   active(on: boolean, now: number): void
   /** A block took `ms` (from its request, or the block before it in the same response). */
@@ -72,9 +75,9 @@ export function originRate (init: OriginRateInit): OriginRate {
   }
 
   return {
-    bytes (n, now) {
+    bytes (n, now, first = false) {
       total += n
-      samples.push({ t: now, n })
+      if (!first) samples.push({ t: now, n })
       judge(now)
     },
     active (on, now) {
