@@ -25,6 +25,3 @@ export const DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS = 2_000
  * second; 24 Mbit/s): more than a few peers' uploads would, so peers are of no use yet.
  */
 export const DEFAULT_NODE_GATE_BYTES_PER_SECOND = 3 * 1_048_576
-
-/** A task that waits longer than this to run says the page is short of CPU (ms; see node-gate.ts). */
-export const DEFAULT_NODE_GATE_BUSY_TASK_DELAY_MS = 15

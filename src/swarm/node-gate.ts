@@ -6,10 +6,9 @@
  * download under way has a fast origin, and starts it as soon as one proves slow, when the
  * downloads end (to seed what they fetched), or after `maxDeferMs` whatever happens.
  *
- * A page short of CPU reads even a fast origin slowly: while its event loop lags (`busy`), a
- * middling rate (above `fastBytesPerSecond * 2 / 3`) cannot tell a fast origin from a shared one,
- * and a node started on that guess would only take the page more CPU; only a clearly slow
- * origin (a crowd's share of a saturated one) starts it then.
+ * A page short of CPU reads even a fast origin slowly, and then starts its node on a middling
+ * rate; holding it back on such a rate would also hold back the first visitors of a crowd on
+ * a small origin (they see its whole rate for a moment), where the swarm is needed most.
  */
 
 export interface GateDownload {
@@ -31,8 +30,6 @@ export interface GateInput {
   since: number
   /** Downloads under way now. */
   downloads: readonly GateDownload[]
-  /** The page's event loop lags (it is short of CPU). */
-  busy: boolean
   fastBytesPerSecond: number
   /** Before the first block, the origin is judged by its bytes once a request has been under way this long. */
   probeMs: number
@@ -53,9 +50,7 @@ export function nodeGate (input: GateInput): GateDecision {
       recheck = Math.min(recheck, Math.max(10, input.probeMs - d.activeMs))
       continue
     }
-    const rate = d.liveBytesPerSecond ?? 0
-    if (rate >= input.fastBytesPerSecond) continue
-    if (input.busy && rate >= input.fastBytesPerSecond * 2 / 3) continue
+    if ((d.liveBytesPerSecond ?? 0) >= input.fastBytesPerSecond) continue
     return { start: true, reason: 'the origin is not fast' }
   }
   return { start: false, recheckMs: Math.min(recheck, input.maxDeferMs - (input.now - input.since)) }

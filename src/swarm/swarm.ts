@@ -26,8 +26,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { InvalidConfigError, NodeNotStartedError } from '../node/errors.ts'
 import { createSwarmNode, validateSwarmNodeInit } from '../node/swarm-node.ts'
 import { nodeGate } from './node-gate.ts'
-import { taskDelay } from '../content/task-delay.ts'
-import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_BUSY_TASK_DELAY_MS, DEFAULT_NODE_GATE_BYTES_PER_SECOND, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
+import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_BYTES_PER_SECOND, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
 import { DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND } from '../content/fetch/constants.ts'
 import { downloadComponents } from './download-components.ts'
 import { relayPing } from './relay-ping.ts'
@@ -189,9 +188,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     for (;;) {
       if (this.phase !== 'starting') return
       const downloads = [...this.downloads.values()].map(d => d.originProgress()).filter(p => p.active)
-      // one task's wait says whether this page gets the CPU it asks for now
-      const busy = downloads.length > 0 && await taskDelay() > DEFAULT_NODE_GATE_BUSY_TASK_DELAY_MS
-      const decision = nodeGate({ now: performance.now(), since, downloads, busy, fastBytesPerSecond, probeMs: DEFAULT_NODE_GATE_PROBE_MS, maxDeferMs: DEFAULT_NODE_GATE_MAX_DEFER_MS })
+      const decision = nodeGate({ now: performance.now(), since, downloads, fastBytesPerSecond, probeMs: DEFAULT_NODE_GATE_PROBE_MS, maxDeferMs: DEFAULT_NODE_GATE_MAX_DEFER_MS })
       if (decision.start) {
         if (held) {
           log('starting the node after %d ms: %s', Math.round(performance.now() - since), decision.reason)

@@ -5,7 +5,7 @@ import type { GateDownload, GateInput } from '../../src/swarm/node-gate.ts'
 
 const MiB = 1024 * 1024
 const input = (downloads: GateDownload[], over: Partial<GateInput> = {}): GateInput => ({
-  now: 1_000, since: 0, downloads, busy: false, fastBytesPerSecond: 8 * MiB, probeMs: 250, maxDeferMs: 20_000, ...over
+  now: 1_000, since: 0, downloads, fastBytesPerSecond: 8 * MiB, probeMs: 250, maxDeferMs: 20_000, ...over
 })
 const d = (over: Partial<GateDownload> = {}): GateDownload => ({ fast: false, blocks: 0, liveBytesPerSecond: undefined, activeMs: 0, requesting: true, ...over })
 
@@ -23,13 +23,6 @@ describe('node gate', () => {
     assert.equal(nodeGate(input([d({ fast: true, blocks: 5 }), d({ blocks: 1, activeMs: 300, liveBytesPerSecond: 2 * MiB })])).start, true)
     assert.equal(nodeGate(input([d({ blocks: 1, activeMs: 100, liveBytesPerSecond: 2 * MiB, requesting: false })])).start, true, 'with no request under way, what came decides')
     assert.equal(nodeGate(input([d({ blocks: 0, activeMs: 260, liveBytesPerSecond: 100_000 })])).start, true)
-  })
-
-  it('on a page short of CPU, a middling rate holds the node back; a clearly slow one still starts it', () => {
-    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 6 * MiB })], { busy: true })).start, false)
-    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 6 * MiB })], { busy: false })).start, true)
-    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 300, liveBytesPerSecond: 4 * MiB })], { busy: true })).start, true, 'below two thirds of the bar')
-    assert.equal(nodeGate(input([d({ blocks: 2, activeMs: 1300, liveBytesPerSecond: 200_000 })], { busy: true })).start, true)
   })
 
   it('waits out the probe time for a first block before judging, then no longer than maxDeferMs', () => {
