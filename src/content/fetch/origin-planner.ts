@@ -143,9 +143,9 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     // the first block at once; more, in the reader's order, only while the origin keeps
     // answering fast (then peers would not be worth waiting for)
     if ((origin.fetched === 0 || origin.quick) && origin.inflight === 0 && usable(first) && first.asks.size === 0 && !claimedByOthers(first.index)) {
-      // one block first (in a crowd everyone takes it: it should be one); runs once the
-      // origin proved quick
-      const limit = origin.fetched === 0 ? first.size : config.maxRunBytes
+      // one block at a time first (in a crowd everyone takes it: it should be one); runs once
+      // two proved the origin quick
+      const limit = origin.fetched < 2 ? first.size : config.maxRunBytes
       const last = extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), limit)
       taken.add(first.index)
       runs.push({ first: first.index, last, purpose: 'urgent' })
