@@ -534,11 +534,11 @@ export class FileDownload {
       if (run.purpose === 'fill') fillInflight++
       if (run.purpose === 'urgent' || (run.purpose === 'fast' && run.pending.has(this.next))) urgentInflight = true
     }
-    // quick: worth the next blocks while the swarm is not yet heard. One block is weak evidence
-    // (a capped server's first bytes come fast): twice the bar for it, the bar after two.
-    // Held back for a fast origin, the node will not bring peers soon: the origin it is
-    const rateNow = this.rate.bytesPerSecond(now) ?? 0
-    const quick = rateNow >= this.o.fastOriginBytesPerSecond * (this.originBlocksFetched >= 2 ? 1 : 2) || (this.c.nodeHeld?.() ?? false)
+    // quick: worth more blocks before the swarm is heard. A few blocks are weak evidence (a
+    // capped server sends each answer's first bytes at once, a busy page reads in bursts), and
+    // a newcomer that takes the origin for quick fetches from it what peers hold: twice the
+    // fast bar. Held back for a fast origin, the node will not bring peers soon: the origin it is
+    const quick = (this.rate.bytesPerSecond(now) ?? 0) >= 2 * this.o.fastOriginBytesPerSecond || (this.c.nodeHeld?.() ?? false)
     const originPlan = planOrigin({
       now,
       blocks,
