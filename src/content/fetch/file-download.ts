@@ -555,7 +555,9 @@ export class FileDownload {
       config: {
         deadlineMs: this.o.deadlineMs,
         concurrency: this.o.originConcurrency,
-        maxRunBytes: fast || quick ? this.o.fastOriginMaxRunBytes : this.o.originMaxRunBytes,
+        // before the swarm is heard a quick origin gets runs of the usual length: a newcomer
+        // wrong about it then takes little from the origin that peers hold
+        maxRunBytes: fast || (quick && (this.c.nodeHeld?.() ?? false)) ? this.o.fastOriginMaxRunBytes : this.o.originMaxRunBytes,
         urgentAfterMs: this.o.deadlineMs * this.o.urgentOriginAfterDeadlines,
         claimTrustMs: Math.max(2 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
         attempts: this.o.originAttempts,
