@@ -1,7 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { WebSockets, WebSocketsSecure, TCP } from '@multiformats/multiaddr-matcher'
-import { isPrivate } from '@libp2p/utils'
 import { InvalidBootstrapError } from './errors.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -47,14 +46,4 @@ export function parseBootstrap (list: ReadonlyArray<string | Multiaddr> | undefi
     }
     return { multiaddr: ma, peerId }
   })
-}
-
-/** True when a relay sits on a private or loopback address, as in local development and tests. */
-export function isPrivateBootstrap (list: BootstrapAddress[]): boolean {
-  return list.some(({ multiaddr }) => isPrivate(multiaddr) === true)
-}
-
-/** True when a relay is reached over plain `ws://`; browsers refuse those unless told otherwise. */
-export function isInsecureBootstrap (list: BootstrapAddress[]): boolean {
-  return list.some(({ multiaddr }) => WebSockets.matches(multiaddr) && !WebSocketsSecure.matches(multiaddr))
 }

@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { raceSignal } from 'race-signal'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { backoffDelay, sleep } from './backoff.ts'
+import { isDirect } from './direct.ts'
 import { ConnectionLimitError, DialFailedError } from './errors.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { AbortOptions, Connection, PeerId, PeerStore } from '@libp2p/interface'
@@ -48,10 +49,6 @@ export interface ConnectionPolicy {
 function withPeerId (ma: Multiaddr, peerId: PeerId): Multiaddr {
   const last = ma.getComponents().at(-1)
   return last?.name === 'p2p' && last.value === peerId.toString() ? ma : ma.encapsulate(`/p2p/${peerId.toString()}`)
-}
-
-export function isDirect (connection: Connection): boolean {
-  return connection.limits == null && connection.status === 'open'
 }
 
 /**

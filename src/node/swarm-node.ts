@@ -4,59 +4,34 @@ import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
 import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { raceSignal } from 'race-signal'
-import { isInsecureBootstrap, isPrivateBootstrap, parseBootstrap } from './bootstrap.ts'
-import { connectionPolicy, isDirect } from './connection-policy.ts'
+import { isInsecureBootstrap, isPrivateBootstrap } from './bootstrap-kind.ts'
+import { connectionPolicy } from './connection-policy.ts'
+import { isDirect } from './direct.ts'
 import * as defaults from './constants.ts'
 import { dhtModeController } from './dht-mode.ts'
-import { InvalidConfigError, NodeNotStartedError } from './errors.ts'
+import { NodeNotStartedError } from './errors.ts'
 import { meshLibp2pOptions } from './libp2p-options.ts'
+import { positive, validateSwarmNodeInit } from './node-init.ts'
 import { relayKeeper } from './relay-keeper.ts'
 import { relayedConnectionCloser } from './relayed-connections.ts'
 import { verifyConnection } from './verify-connection.ts'
 import { webRTCRuntime } from './webrtc-runtime.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { ConnectionPolicy } from './connection-policy.ts'
-import type { DhtModeController, DhtModeSetting } from './dht-mode.ts'
+import type { DhtModeController } from './dht-mode.ts'
 import type { DhtMode, PeerConnectionDetail, RelayUnreachableDetail, SwarmNodeEvents } from './events.ts'
 import type { SwarmServices } from './libp2p-options.ts'
+import type { SwarmNodeInit } from './node-init.ts'
 import type { RelayKeeper } from './relay-keeper.ts'
 import type { RelayedConnectionCloser } from './relayed-connections.ts'
-import type { AbortOptions, Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 
 const log = logger('swarmsite:node')
 
-export interface SwarmNodeInit {
-  /** Relay multiaddrs ending in /p2p/<peer id>; the only required option. */
-  bootstrap: Array<string | Multiaddr>
-  /** ICE servers for WebRTC; on loopback or a LAN pass `[]`. */
-  iceServers?: RTCIceServer[]
-  /** 'auto' (default) serves the DHT once reachable for `dhtServerAfterMs`. */
-  dhtMode?: DhtModeSetting
-  dhtServerAfterMs?: number
-  /** Keeps a swarm's DHT apart from others: the DHT protocol is `<prefix>/kad/1.0.0`. */
-  protocolPrefix?: string
-  maxConnections?: number
-  dialConcurrency?: number
-  dialAttempts?: number
-  dialTimeoutMs?: number
-  retryBaseDelayMs?: number
-  retryMaxDelayMs?: number
-  maxLifetimeWebRTCDials?: number
-  /** libp2p's connection monitor: ping every connection this often (ms); 0 (default) turns it off. */
-  connectionPingIntervalMs?: number
-  /** A relayed (signalling) connection with no direct counterpart is closed after this long unused (ms). */
-  relayedIdleMs?: number
-  providerValidityMs?: number
-  reprovideIntervalMs?: number
-  /** Dial private and loopback addresses; defaults to true when a bootstrap relay is on one. */
-  allowPrivateAddresses?: boolean
-  /** Dial plain ws:// addresses; defaults to true when a bootstrap relay is reached that way. */
-  allowInsecureWebSockets?: boolean
-  /** A fixed identity; a fresh one is made per node otherwise. */
-  privateKey?: PrivateKey
-}
+export { validateSwarmNodeInit }
+export type { SwarmNodeInit }
 
 export interface ConnectionInfo extends PeerConnectionDetail {
   transport: 'webrtc' | 'websockets' | 'tcp' | 'circuit' | 'other'
@@ -93,13 +68,6 @@ function relaysIn (addresses: Multiaddr[]): Set<string> {
   return new Set(addresses.filter(ma => Circuit.matches(ma) || WebRTC.matches(ma)).map(relayOf).filter((r): r is string => r != null))
 }
 
-function positive (name: string, value: number | undefined, fallback: number): number {
-  if (value == null) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidConfigError(`${name} must be a non-negative number, got ${String(value)}`)
-  }
-  return value
-}
 
 /**
  * A swarm node: a libp2p node for browsers and Node that reaches other visitors over
@@ -302,28 +270,6 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   }
 }
 
-/**
- * Checks a node description without building anything (throws InvalidConfigError quoting
- * the bad value): for callers that create the node later but want bad options refused now.
- */
-export function validateSwarmNodeInit (init: SwarmNodeInit): { bootstrap: BootstrapAddress[], dhtMode: DhtModeSetting, protocolPrefix: string } {
-  if (init == null || typeof init !== 'object') {
-    throw new InvalidConfigError('createSwarmNode needs an options object with at least { bootstrap: [relay multiaddr] }')
-  }
-  const bootstrap = parseBootstrap(init.bootstrap, { allowTcp: typeof window === 'undefined' })
-  const dhtMode = init.dhtMode ?? 'auto'
-  if (!['auto', 'server', 'client'].includes(dhtMode)) {
-    throw new InvalidConfigError(`dhtMode must be 'auto', 'server' or 'client', got ${JSON.stringify(dhtMode)}`)
-  }
-  const protocolPrefix = init.protocolPrefix ?? defaults.DEFAULT_PROTOCOL_PREFIX
-  if (!/^\/[\w.-]+(\/[\w.-]+)*$/.test(protocolPrefix)) {
-    throw new InvalidConfigError(`protocolPrefix must look like '/my-site', got ${JSON.stringify(protocolPrefix)}`)
-  }
-  for (const name of ['maxConnections', 'dialTimeoutMs', 'connectionPingIntervalMs', 'dialConcurrency', 'dialAttempts', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxLifetimeWebRTCDials', 'dhtServerAfterMs'] as const) {
-    positive(name, init[name], 0)
-  }
-  return { bootstrap, dhtMode, protocolPrefix }
-}
 
 /** Builds a swarm node from one description, for browsers and Node alike. Call `start()` next. */
 export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> {

@@ -3,7 +3,7 @@
  * download itself knows nothing of libp2p and its tests run on fakes. Before the node exists
  * (it starts late, or is held back while the origin is fast) peers are simply not there.
  */
-import { isDirect } from '../node/connection-policy.ts'
+import { isDirect } from '../node/direct.ts'
 import type { SwarmCounters } from './counters.ts'
 import type { ContentCore } from '../content/core.ts'
 import type { BlockArrival, FileDownloadComponents } from '../content/fetch/file-download.ts'
