@@ -6,18 +6,18 @@
  *
  * A core exists before its node: blocks can be stored (a download that starts while the node
  * does, or one that never needs it when the origin is fast) and the core keeps what it holds
- * and downloads; `attach` gives it the node's parts, `start` announces all of it.
+ * and downloads; `attach` gives it the node's parts, `start` announces all of it. The exchange
+ * and availability are built by `attach` from factories it is handed (core-parts.ts): they are
+ * libp2p code (stream framing, protobuf summaries) that a page loads with its node, not before.
  */
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
-import { availability } from './availability/index.ts'
 import { BlockRanges } from './availability/block-ranges.ts'
 import { blockKey } from './blockstore/key.ts'
-import { blockExchange } from './exchange/block-exchange.ts'
 import { uploadBudget } from './upload-budget.ts'
-import type { Availability, AvailabilityInit } from './availability/index.ts'
+import type { Availability, AvailabilityInit, availability } from './availability/index.ts'
 import type { SwarmBlockstore } from './blockstore/interface.ts'
-import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent, PeerBannedEvent, PeerHaveBlockEvent } from './exchange/block-exchange.ts'
+import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent, PeerBannedEvent, PeerHaveBlockEvent, blockExchange } from './exchange/block-exchange.ts'
 import type { Manifest, ManifestFile } from './manifest-types.ts'
 import type { UploadBudget, UploadBudgetInit } from './upload-budget.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -38,6 +38,12 @@ export interface ContentCoreComponents {
   pubsub: GossipSub
   provide?(cid: CID, options?: AbortOptions): Promise<void>
   findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<PeerId>
+}
+
+/** The factories `attach` builds the node's parts with (core-parts.ts has them: `contentCoreParts`). */
+export interface ContentCoreParts {
+  availability: typeof availability
+  blockExchange: typeof blockExchange
 }
 
 export interface ContentCoreEvents {
@@ -110,11 +116,11 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
 
   get isAttached (): boolean { return this.#exchange != null }
 
-  /** Gives the core its node's parts (once); `start` then serves and announces. */
-  attach (components: ContentCoreComponents): void {
+  /** Gives the core its node's parts (once), built with `parts`; `start` then serves and announces. */
+  attach (components: ContentCoreComponents, parts: ContentCoreParts): void {
     if (this.#exchange != null) return
     const init = this.#init
-    const have = availability({ ...init.availability, siteId: init.manifest.siteId })({
+    const have = parts.availability({ ...init.availability, siteId: init.manifest.siteId })({
       peerId: components.peerId,
       pubsub: components.pubsub,
       ...(components.provide != null ? { provide: components.provide } : {}),
@@ -122,7 +128,7 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
       // a node that won't upload (Save-Data, paused, cap 0) doesn't announce what it holds
       serving: () => this.upload.enabled
     })
-    const exchange = blockExchange(init.exchange)({
+    const exchange = parts.blockExchange(init.exchange)({
       libp2p: components.libp2p,
       getServableBlock: async (cid, options) => {
         if (!this.servable.has(cid.toString())) return undefined
@@ -246,14 +252,5 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
       blocks.add(index)
       this.#availability?.addLocal(file.root, index, file.blocks.length)
     }
-  }
-}
-
-/** A core attached to its node's parts at once (the relay's seeder: the node comes first there). */
-export function contentCore (init: ContentCoreInit): (components: ContentCoreComponents) => ContentCore {
-  return (components) => {
-    const core = new ContentCore(init)
-    core.attach(components)
-    return core
   }
 }

@@ -6,7 +6,9 @@
  * `fetch` may be called as soon as `start()` has been: the origin request for the first
  * blocks goes out at once, while the node is still starting, and peers take over as they appear.
  * The node itself is created and started by `start()`, but held back while every download
- * under way has a fast origin (see node-gate.ts): then it would only cost the page CPU.
+ * under way has a fast origin (see node-gate.ts): then it would only cost the page CPU. Its
+ * code (libp2p and what speaks over it, node-parts.ts) is imported only then, so a page's first
+ * bytes wait for none of it.
  */
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
@@ -24,7 +26,7 @@ import { importFile } from '../content/import-file.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { InvalidConfigError, NodeNotStartedError } from '../node/errors.ts'
-import { createSwarmNode, validateSwarmNodeInit } from '../node/swarm-node.ts'
+import { validateSwarmNodeInit } from '../node/node-init.ts'
 import { nodeGate } from './node-gate.ts'
 import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_BYTES_PER_SECOND, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
 import { DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND } from '../content/fetch/constants.ts'
@@ -33,6 +35,7 @@ import { relayPing } from './relay-ping.ts'
 import { SwarmCounters } from './counters.ts'
 import type { SwarmEvents, SwarmStats } from './events.ts'
 import type { Availability, AvailabilityInit } from '../content/availability/index.ts'
+import type { ContentCoreParts } from '../content/core.ts'
 import type { SwarmBlockstore } from '../content/blockstore/interface.ts'
 import type { CongestionProbe, CongestionProbeInit } from '../content/congestion-probe.ts'
 import type { BlockExchange, BlockExchangeInit } from '../content/exchange/block-exchange.ts'
@@ -40,7 +43,8 @@ import type { FileDownloadInit } from '../content/fetch/file-download.ts'
 import type { PeerScores } from '../content/fetch/peer-scores.ts'
 import type { Manifest, ManifestFile } from '../content/manifest-types.ts'
 import type { UploadBudget, UploadBudgetInit } from '../content/upload-budget.ts'
-import type { SwarmNode, SwarmNodeInit } from '../node/swarm-node.ts'
+import type { SwarmNodeInit } from '../node/node-init.ts'
+import type { SwarmNode } from '../node/swarm-node.ts'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 
 const log = logger('swarmsite:swarm')
@@ -158,9 +162,10 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       await new Promise(resolve => setTimeout(resolve, 0))
       await this.awaitGate(since)
       if (this.phase !== 'starting') return
+      const { createSwarmNode, contentCoreParts } = await import('./node-parts.ts')
       const node = await createSwarmNode({ ...this.init, privateKey: this.#privateKey })
       this.#node = node
-      this.attach(node)
+      this.attach(node, contentCoreParts)
       await node.start()
       await this.core.start()
       this.#uploadProbe?.start()
@@ -210,14 +215,14 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   }
 
   /** Wires the node into the core and the swarm's events (once, when the node is created). */
-  private attach (node: SwarmNode): void {
+  private attach (node: SwarmNode, parts: ContentCoreParts): void {
     this.core.attach({
       peerId: node.peerId,
       libp2p: node.libp2p,
       pubsub: node.libp2p.services.pubsub,
       provide: async (cid, options) => { await node.provide(cid, options) },
       findProviders: (cid, options) => node.findProviders(cid, options)
-    })
+    }, parts)
     this.#uploadProbe = this.init.uploadProbe === false ? undefined : congestionProbe(this.init.uploadProbe)({ ping: relayPing(node), budget: this.core.upload, logger: node.libp2p.logger })
     this.core.availability.addEventListener('peer:have', () => { this.changed() })
     node.addEventListener('peer:connect', () => { this.changed() })
