@@ -10,6 +10,7 @@ import { buildBrowserFiles } from '../scripts/build-browser.ts'
 import { DROP_IN_FILES } from '../src/browser/constants.ts'
 import { DEFAULT_MANIFEST_FILE_NAME } from '../src/content/constants.ts'
 import { buildManifest } from '../src/content/manifest.ts'
+import { dropInFilesIn } from '../src/publish/browser-files.ts'
 import { ORIGIN_STATS_PATH } from '../src/serve/constants.ts'
 import { startOriginServer } from '../src/serve/origin-server.ts'
 import type { Manifest } from '../src/content/manifest-types.ts'
@@ -26,7 +27,7 @@ export const DOWNLOAD_BYTES = 16 * 1024 * 1024
 /** Seed of the download's PRNG: same bytes on every machine and every run. */
 const DOWNLOAD_SEED = 0x5eed_5175
 
-/** Files of the built site that are not assets: kept out of the manifest. */
+/** Files of the built site that are not assets: kept out of the manifest (with the drop-in's chunks, dropInFilesIn). */
 const NOT_ASSETS = [...DROP_IN_FILES.flatMap(f => [f, `${f}.map`]), 'dashboard.js.map', 'download.js.map', DEFAULT_MANIFEST_FILE_NAME]
 
 /** Deterministic pseudo-random bytes (xorshift32 words, little-endian). */
@@ -91,7 +92,8 @@ export async function renderIndexHtml (settings: PageSettings): Promise<string> 
 /** Writes index.html and the manifest (origin = where the site is served). */
 export async function finishSite (siteDir: string, origin: string, settings: PageSettings): Promise<Manifest> {
   await writeFile(join(siteDir, 'index.html'), await renderIndexHtml(settings))
-  const { manifest } = await buildManifest(siteDir, { origin, exclude: NOT_ASSETS.map(f => join(siteDir, f)) })
+  const notAssets = [...new Set([...NOT_ASSETS, ...await dropInFilesIn(siteDir)])]
+  const { manifest } = await buildManifest(siteDir, { origin, exclude: notAssets.map(f => join(siteDir, f)) })
   await writeFile(join(siteDir, DEFAULT_MANIFEST_FILE_NAME), JSON.stringify(manifest) + '\n')
   return manifest
 }

@@ -25,14 +25,15 @@ Chunks every file of <dir> into IPFS UnixFS blocks and writes the site manifest.
                        (repeatable; /dns4/<name>/tcp/443/wss/p2p/… in production)
   --deadline-ms <n>    the injected tag's peer deadline per block before the origin is asked
   --ice-servers <json> the injected tag's WebRTC ICE servers, e.g. '[{"urls":"stun:stun.example.org"}]'
-  --no-scripts         don't write ${DROP_IN_FILES.join(', ')} into <dir>
+  --no-scripts         don't write ${DROP_IN_FILES.join(', ')} (and the core's chunks) into <dir>
   --json               print the summary as one JSON line
   -h, --help           show this help
 
 Unless --no-scripts, it also writes the browser files next to the manifest: swarmsite.js
 (the drop-in loader: <script type="module" src="/swarmsite.js" data-bootstrap="<relay multiaddr>">,
-which --inject writes for you), swarmsite-core.js (the library part it loads) and
-swarmsite-sw.js (the service worker; it must be served from the site's root).
+which --inject writes for you), swarmsite-core.js (the library part it loads), the chunks
+the core imports (swarmsite-<name>-<hash>.js: the node's libp2p code, loaded when the node
+starts) and swarmsite-sw.js (the service worker; it must be served from the site's root).
 
 Hidden files and folders (a name starting with '.'), symlinks pointing outside <dir> and
 unreadable files are skipped with a warning on stderr; symlinks inside <dir> are followed.

@@ -5,14 +5,13 @@
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
-import { DROP_IN_FILES } from '../browser/constants.ts'
 import { DEFAULT_MANIFEST_FILE_NAME, DEFAULT_PROFILE } from '../content/constants.ts'
 import { InvalidOriginError } from '../content/errors.ts'
 import { buildManifest } from '../content/manifest.ts'
 import { PROFILE_NAMES, isProfileName } from '../content/profiles.ts'
 import { normaliseOrigin } from '../content/site-id.ts'
 import { parseBootstrap } from '../node/bootstrap.ts'
-import { copyBrowserFiles } from './browser-files.ts'
+import { copyBrowserFiles, dropInFilesIn } from './browser-files.ts'
 import { InjectError, InvalidPublishOptionsError } from './errors.ts'
 import { injectDropIn } from './inject.ts'
 import type { BuildProgress, Manifest } from '../content/manifest.ts'
@@ -27,7 +26,7 @@ export interface PublishSiteInit {
   profile?: ProfileName
   /** Default `<dir>/swarmsite.json`. */
   manifestPath?: string
-  /** Copy swarmsite.js, swarmsite-core.js and swarmsite-sw.js into `dir` (default true). */
+  /** Copy swarmsite.js, swarmsite-core.js (and the chunks it imports) and swarmsite-sw.js into `dir` (default true). */
   scripts?: boolean
   /** Pages (files, or folders whose .html files are all meant) to put the drop-in tag into. */
   inject?: { pages: string[], tag: DropInTagInit }
@@ -104,8 +103,8 @@ export async function publishSite (init: PublishSiteInit): Promise<PublishedSite
     try { await writeFile(page, out) } catch (err: any) { throw new InjectError(`cannot write ${JSON.stringify(page)}: ${err.code ?? err.message}`) }
     injected.push(page)
   }
-  // the drop-in's own files (and maps an earlier build left) are never assets
-  const notAssets = DROP_IN_FILES.flatMap(name => [join(dir, name), join(dir, `${name}.map`)])
+  // the drop-in's own files (and chunks and maps an earlier build left) are never assets
+  const notAssets = (await dropInFilesIn(dir)).map(name => join(dir, name))
   const { manifest, skipped } = await buildManifest(dir, {
     origin: init.origin,
     profile: init.profile ?? DEFAULT_PROFILE,

@@ -4,6 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { DROP_IN_CHUNK } from '../../src/browser/constants.ts'
 import { parseManifest } from '../../src/content/manifest.ts'
 import { spawnCli } from '../helpers/relay-process.ts'
 
@@ -141,7 +142,10 @@ describe('swarmsite build CLI (real process)', { timeout: 300_000 }, () => {
     assert.equal(code, 0, stderr)
     const summary = JSON.parse(stdout.trim())
     assert.deepEqual(summary.injected, [join(pages, 'blog', 'post.html'), join(pages, 'index.html')])
-    assert.deepEqual(summary.scripts.map((s: string) => s.slice(pages.length + 1)), ['swarmsite.js', 'swarmsite-core.js', 'swarmsite-sw.js'])
+    const scripts = summary.scripts.map((s: string) => s.slice(pages.length + 1))
+    assert.deepEqual(scripts.slice(0, 3), ['swarmsite.js', 'swarmsite-core.js', 'swarmsite-sw.js'])
+    // the chunks the core imports (the node's code, loaded when it starts), by content hash
+    assert.ok(scripts.length > 3 && scripts.slice(3).every((s: string) => DROP_IN_CHUNK.test(s)), scripts.join(', '))
     const tag = `<script type="module" src="/swarmsite.js" data-bootstrap="${RELAY}" data-deadline-ms="8000" data-swarmsite></script>`
     const post = await readFile(join(pages, 'blog', 'post.html'), 'utf8')
     assert.equal(post, `<!doctype html><html><head>${tag}\n<script src="/app.js"></script></head><body>post</body></html>`)
