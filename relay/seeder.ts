@@ -16,6 +16,7 @@
  * ```
  */
 import { logger } from '@libp2p/logger'
+import { Queue } from '@libp2p/utils'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import { raceSignal } from 'race-signal'
@@ -111,37 +112,6 @@ interface Loaded {
   loadMs: number
 }
 
-/** At most `limit` calls of `fn` at once; waiting ones give up when their signal aborts. */
-function concurrencyLimit (limit: number): <T>(fn: () => Promise<T>, signal?: AbortSignal) => Promise<T> {
-  let active = 0
-  const waiting: Array<() => void> = []
-  return async (fn, signal) => {
-    if (active >= limit) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => {
-          const i = waiting.indexOf(go)
-          if (i >= 0) waiting.splice(i, 1)
-          reject(signal?.reason)
-        }
-        const go = (): void => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        }
-        signal?.throwIfAborted()
-        signal?.addEventListener('abort', onAbort, { once: true })
-        waiting.push(go)
-      })
-    }
-    active++
-    try {
-      return await fn()
-    } finally {
-      active--
-      waiting.shift()?.()
-    }
-  }
-}
-
 class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements SiteSeeder {
   private readonly init: SiteSeederInit
   private readonly components: SiteSeederComponents
@@ -234,14 +204,15 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
     if (loaded == null) throw new SeedConfigError('the seeder stopped while loading')
     const { manifest } = loaded.seed
     const { libp2p, pubsub } = this.components
-    const limit = concurrencyLimit(this.init.provideConcurrency ?? DEFAULT_SEED_PROVIDE_CONCURRENCY)
+    // at most this many provides at once; a queued one gives up when its signal aborts
+    const provides = new Queue({ concurrency: this.init.provideConcurrency ?? DEFAULT_SEED_PROVIDE_CONCURRENCY })
     const provide = this.components.provide
     this.upload.resume()
     const core = contentCore({ manifest, blockstore: loaded.store, upload: this.upload, exchange: this.init.exchange, availability: this.init.availability })({
       peerId: libp2p.peerId,
       libp2p,
       pubsub,
-      ...(provide == null ? {} : { provide: async (cid, opts) => { await limit(async () => { await provide(cid, opts) }, opts?.signal) } })
+      ...(provide == null ? {} : { provide: async (cid, opts) => { await provides.add(async ({ signal }) => { await provide(cid, { ...opts, signal }) }, opts) } })
     })
     core.addEventListener('block:uploaded', (evt) => {
       this.uploadedBytes += evt.detail.bytes
