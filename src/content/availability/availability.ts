@@ -117,23 +117,6 @@ interface DhtHolder {
   foundAt: number
 }
 
-/** A signal that aborts on `signal` or after `ms`; `clear()` releases the timer. */
-function withDeadline (ms: number, signal?: AbortSignal): { signal: AbortSignal, controller: AbortController, clear(): void } {
-  const controller = new AbortController()
-  const timer = setTimeout(() => { controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')) }, ms)
-  const onAbort = (): void => { controller.abort(signal?.reason) }
-  if (signal?.aborted === true) onAbort()
-  else signal?.addEventListener('abort', onAbort, { once: true })
-  return {
-    signal: controller.signal,
-    controller,
-    clear () {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
-  }
-}
-
 function errorText (err: any): string {
   return String(err?.message ?? err)
 }
@@ -334,11 +317,13 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       log('findProviders %s: no DHT given', key)
       return []
     }
-    const deadline = withDeadline(this.options.findProvidersTimeoutMs, options.signal)
+    // ended by the caller, the deadline, or by us once `limit` are found (the query stops then)
+    const controller = new AbortController()
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.options.findProvidersTimeoutMs), ...(options.signal != null ? [options.signal] : [])])
     const found: PeerId[] = []
     const seen = new Set<string>()
     try {
-      for await (const peer of find(CID.parse(key), { signal: deadline.signal })) {
+      for await (const peer of find(CID.parse(key), { signal })) {
         const id = peer.toString()
         if (peer.equals(this.components.peerId) || this.banned.has(id) || seen.has(id)) continue
         seen.add(id)
@@ -350,7 +335,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
         }
         holders.set(id, { peer, foundAt: Date.now() })
         if (found.length >= limit) {
-          deadline.controller.abort()
+          controller.abort()
           break
         }
       }
@@ -358,8 +343,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       if (options.signal?.aborted === true) throw options.signal.reason ?? err
       log('findProviders %s ended early with %d found: %s', key, found.length, errorText(err))
     } finally {
-      deadline.controller.abort()
-      deadline.clear()
+      controller.abort()
     }
     log.trace('findProviders %s: %d found', key, found.length)
     return found
@@ -522,18 +506,18 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     if (!this.started || !this.options.provideCompleteFiles || provide == null || !this.isServing()) return
     if (file.provide === 'pending' || file.provide === 'done' || !file.blocks.isComplete(file.total)) return
     file.provide = 'pending'
-    const deadline = withDeadline(this.options.provideTimeoutMs)
-    this.background.add(deadline.controller)
+    // aborted by stop() (the background set) or the deadline
+    const controller = new AbortController()
+    this.background.add(controller)
     const cid = file.cid
-    provide(cid, { signal: deadline.signal }).then(() => {
+    provide(cid, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.options.provideTimeoutMs)]) }).then(() => {
       if (file.provide === 'pending') file.provide = 'done'
       log('provided %c', cid)
     }, err => {
       if (file.provide === 'pending') file.provide = 'failed'
       if (this.started) log('providing %c failed (retried in %d ms): %s', cid, this.options.publishIntervalMs, errorText(err))
     }).finally(() => {
-      deadline.clear()
-      this.background.delete(deadline.controller)
+      this.background.delete(controller)
     })
   }
 
