@@ -5,6 +5,7 @@
  */
 import { lpStream } from '@libp2p/utils'
 import { logger } from '@libp2p/logger'
+import { raceSignal } from 'race-signal'
 import { verifyBlock } from '../blockstore/verify.ts'
 import { DEFAULT_MAX_INFLIGHT_PER_PEER, MAX_MESSAGE_BYTES } from './constants.ts'
 import { BlockNotAvailableError, InvalidBlockError, MalformedMessageError } from './errors.ts'
@@ -147,13 +148,9 @@ export function peerSession (init: PeerSessionInit): PeerSession {
       entry.waiters++
       const signal = options.signal
       if (signal == null) return entry.promise
-      const { promise: aborted, reject } = Promise.withResolvers<never>()
-      const onAbort = (): void => { reject(signal.reason) }
-      signal.addEventListener('abort', onAbort, { once: true })
       try {
-        return await Promise.race([entry.promise, aborted])
+        return await raceSignal(entry.promise, signal)
       } finally {
-        signal.removeEventListener('abort', onAbort)
         entry.waiters--
         if (signal.aborted && entry.waiters === 0 && pending.get(key) === entry) {
           pending.delete(key)
