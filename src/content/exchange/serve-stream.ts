@@ -9,6 +9,7 @@ import { lpStream } from '@libp2p/utils'
 import { logger } from '@libp2p/logger'
 import { MAX_MESSAGE_BYTES } from './constants.ts'
 import { MalformedMessageError, MessageTooLargeError, TooManyWantsError } from './errors.ts'
+import { WantQueue } from './want-queue.ts'
 import { decodeBlockMessage, encodeBlockMessage } from './wire.ts'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -48,7 +49,8 @@ function isProtocolViolation (err: any): boolean {
 export async function serveStream (init: ServeStreamInit): Promise<void> {
   const { stream, peer } = init
   const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-  const queue = new Map<string, QueuedWant>()
+  // the order wants are answered in: higher priority first, then arrival
+  const queue = new WantQueue<QueuedWant>()
   let serving: QueuedWant | undefined
   let seq = 0
   let ended = false
@@ -57,17 +59,9 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
   const signal = AbortSignal.any([init.signal, controller.signal])
   const notify = (): void => { wake?.resolve(); wake = undefined }
 
-  const next = (): QueuedWant | undefined => {
-    let best: QueuedWant | undefined
-    for (const want of queue.values()) {
-      if (best == null || want.priority > best.priority || (want.priority === best.priority && want.seq < best.seq)) best = want
-    }
-    return best
-  }
-
   const serveLoop = async (): Promise<void> => {
     while (!signal.aborted) {
-      const want = next()
+      const want = queue.shift()
       if (want == null) {
         if (ended) return // the peer closed its side and everything it asked for is answered
         wake = Promise.withResolvers()
@@ -75,7 +69,6 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
         continue
       }
       const key = want.cid.toString()
-      queue.delete(key)
       serving = want
       try {
         const block = await init.getBlock(want.cid, { signal })
@@ -132,14 +125,13 @@ export async function serveStream (init: ServeStreamInit): Promise<void> {
           if (serving?.cid.equals(entry.cid) === true) serving = undefined
           continue
         }
-        const queued = queue.get(key)
-        if (queued != null) { queued.priority = entry.priority; continue }
+        if (queue.setPriority(key, entry.priority)) continue
         // a new priority for a want no longer queued (being sent, or sent): it is on its way
         if (entry.reprioritize === true || serving?.cid.equals(entry.cid) === true) continue
         if (queue.size + (serving != null ? 1 : 0) >= init.maxOutstandingWants) {
           throw new TooManyWantsError(`peer ${peer} has more than ${init.maxOutstandingWants} wants outstanding`)
         }
-        queue.set(key, { cid: entry.cid, priority: entry.priority, seq: seq++ })
+        queue.add(key, { cid: entry.cid, priority: entry.priority, seq: seq++ })
       }
       if (message.blocks.length > 0 || message.presences.length > 0) {
         throw new MalformedMessageError('the requester sent blocks or presences on its want stream')
