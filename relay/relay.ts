@@ -182,7 +182,8 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     : siteSeeder(init.seed)({
       libp2p,
       pubsub: libp2p.services.pubsub,
-      provide: async (cid, options) => { await libp2p.contentRouting.provide(cid, options) }
+      provide: async (cid, options) => { await libp2p.contentRouting.provide(cid, options) },
+      logger: libp2p.logger
     })
   seeder?.addEventListener('block:uploaded', (evt) => { metrics.seedUpload(evt.detail.bytes) })
   if (seeder != null) {

@@ -15,7 +15,7 @@
  * await seeder.start()  // after libp2p and gossipsub have started
  * ```
  */
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { Queue } from '@libp2p/utils'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
@@ -27,9 +27,7 @@ import { importSeedFolder, readSeedManifest, seedBlockIndex } from './seed-impor
 import type { SeedBlockIndex, SeedImportProgress, SeedManifest } from './seed-import.ts'
 import type { AvailabilityInit, BlockExchangeInit, BlockUploadedEvent, Manifest, SwarmBlockstore, UploadBudget } from '../src/relay-api.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { AbortOptions, Libp2p } from '@libp2p/interface'
-
-const log = logger('swarmsite:relay:seeder')
+import type { AbortOptions, ComponentLogger, Libp2p, Logger } from '@libp2p/interface'
 
 export interface SiteSeederInit {
   /** The site folder, as given to `swarmsite build`. */
@@ -59,6 +57,8 @@ export interface SiteSeederComponents {
   pubsub: GossipSub
   /** Announce on the DHT that we hold `cid`; without it nothing is provided. */
   provide?(cid: CID, options?: AbortOptions): Promise<void>
+  /** Where the seeder and its content core log (libp2p's `logger`); default `defaultLogger()`. */
+  logger?: ComponentLogger
 }
 
 /** What the seeder serves, for /health, metrics and the CLI. */
@@ -115,6 +115,7 @@ interface Loaded {
 class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements SiteSeeder {
   private readonly init: SiteSeederInit
   private readonly components: SiteSeederComponents
+  private readonly log: Logger
   private readonly upload: UploadBudget
   private loading: Promise<Loaded> | undefined
   private loaded: Loaded | undefined
@@ -135,6 +136,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
     if (concurrency != null && !(Number.isInteger(concurrency) && concurrency > 0)) throw new SeedConfigError(`provideConcurrency must be a positive whole number, got ${String(concurrency)}`)
     this.init = init
     this.components = components
+    this.log = (components.logger ?? defaultLogger()).forComponent('swarmsite:relay:seeder')
     // the relay never downloads, so only the cap applies
     this.upload = uploadBudget({ maxBytesPerSecond: rate ?? Infinity, saveData: false })
   }
@@ -178,7 +180,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
       }
       const loaded: Loaded = { seed, index, store, bytes, loadMs: performance.now() - started }
       this.loaded = loaded
-      log('loaded %s: %d files, %d bytes, %d blocks in %d ms', seed.dir, seed.manifest.files.length, bytes, index.blocks, Math.round(loaded.loadMs))
+      this.log('loaded %s: %d files, %d bytes, %d blocks in %d ms', seed.dir, seed.manifest.files.length, bytes, index.blocks, Math.round(loaded.loadMs))
       return loaded
     } catch (err) {
       await store.close().catch(() => {})
@@ -194,7 +196,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
       await store.delete(cid, { signal })
       pruned++
     }
-    if (pruned > 0) log('deleted %d blocks that are not in the manifest from the seed store', pruned)
+    if (pruned > 0) this.log('deleted %d blocks that are not in the manifest from the seed store', pruned)
   }
 
   async start (options: AbortOptions = {}): Promise<void> {
@@ -212,6 +214,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
       peerId: libp2p.peerId,
       libp2p,
       pubsub,
+      ...(this.components.logger != null ? { logger: this.components.logger } : {}),
       ...(provide == null ? {} : { provide: async (cid, opts) => { await provides.add(async ({ signal }) => { await provide(cid, { ...opts, signal }) }, opts) } })
     })
     core.addEventListener('block:uploaded', (evt) => {
@@ -228,7 +231,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
       throw err
     }
     this.serving = true
-    log('seeding %s (%d files) on %s', manifest.siteId, manifest.files.length, manifest.origin)
+    this.log('seeding %s (%d files) on %s', manifest.siteId, manifest.files.length, manifest.origin)
   }
 
   private async stopServing (): Promise<void> {

@@ -21,7 +21,7 @@ import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent, PeerBannedEv
 import type { Manifest, ManifestFile } from './manifest-types.ts'
 import type { UploadBudget, UploadBudgetInit } from './upload-budget.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Libp2p, PeerId } from '@libp2p/interface'
 
 export interface ContentCoreInit {
   manifest: Manifest
@@ -34,6 +34,8 @@ export interface ContentCoreInit {
 
 export interface ContentCoreComponents {
   peerId: PeerId
+  /** The node's libp2p `logger`, handed on to the exchange and availability; default `defaultLogger()`. */
+  logger?: ComponentLogger
   libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'getConnections' | 'hangUp'>
   pubsub: GossipSub
   provide?(cid: CID, options?: AbortOptions): Promise<void>
@@ -126,7 +128,8 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
       ...(components.provide != null ? { provide: components.provide } : {}),
       ...(components.findProviders != null ? { findProviders: components.findProviders } : {}),
       // a node that won't upload (Save-Data, paused, cap 0) doesn't announce what it holds
-      serving: () => this.upload.enabled
+      serving: () => this.upload.enabled,
+      ...(components.logger != null ? { logger: components.logger } : {})
     })
     const exchange = parts.blockExchange(init.exchange)({
       libp2p: components.libp2p,
@@ -134,7 +137,8 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
         if (!this.servable.has(cid.toString())) return undefined
         return this.blockstore.get(cid, options)
       },
-      takeUpload: async (bytes, options) => { await this.upload.take(bytes, options) }
+      takeUpload: async (bytes, options) => { await this.upload.take(bytes, options) },
+      ...(components.logger != null ? { logger: components.logger } : {})
     })
     exchange.addEventListener('block:uploaded', (evt) => { this.safeDispatchEvent('block:uploaded', { detail: evt.detail }) })
     exchange.addEventListener('peer:have-block', (evt) => { this.onNeighbourHave(evt.detail.peer, evt.detail.cid) })

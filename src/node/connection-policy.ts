@@ -1,4 +1,4 @@
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { Queue } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { raceSignal } from 'race-signal'
@@ -7,10 +7,8 @@ import { backoffDelay, sleep } from './backoff.ts'
 import { isDirect } from './direct.ts'
 import { ConnectionLimitError, DialFailedError } from './errors.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
-import type { AbortOptions, Connection, PeerId, PeerStore } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Connection, PeerId, PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-const log = logger('swarmsite:connection-policy')
 
 export interface ConnectionPolicyInit {
   relays: BootstrapAddress[]
@@ -32,6 +30,8 @@ export interface ConnectionPolicyComponents {
   peerStore: Pick<PeerStore, 'get'>
   /** Closes the relayed (signalling) connections to a peer once a direct one is verified. */
   closeRelayed?(peerId: PeerId): void
+  /** Where this component logs (libp2p's `logger`, so several nodes in one process can be told apart); default `defaultLogger()`. */
+  logger?: ComponentLogger
 }
 
 export interface ConnectionPolicy {
@@ -59,6 +59,7 @@ function withPeerId (ma: Multiaddr, peerId: PeerId): Multiaddr {
  */
 export function connectionPolicy (init: ConnectionPolicyInit): (components: ConnectionPolicyComponents) => ConnectionPolicy {
   return (components) => {
+    const log = (components.logger ?? defaultLogger()).forComponent('swarmsite:connection-policy')
     const queue = new Queue<Connection, AbortOptions>({ concurrency: init.concurrency })
     const pending = new Map<string, Promise<Connection>>()
     const shutdown = new AbortController()

@@ -1,7 +1,6 @@
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import type { DhtMode } from './events.ts'
-
-const log = logger('swarmsite:dht-mode')
+import type { ComponentLogger } from '@libp2p/interface'
 
 export type DhtModeSetting = 'auto' | DhtMode
 
@@ -18,6 +17,8 @@ export interface DhtModeComponents {
   isReachable(): boolean
   /** Subscribes to changes of our own addresses; returns the unsubscribe function. */
   onAddressChange(callback: () => void): () => void
+  /** Where this component logs (libp2p's `logger`, so several nodes in one process can be told apart); default `defaultLogger()`. */
+  logger?: ComponentLogger
 }
 
 export interface DhtModeController {
@@ -34,6 +35,7 @@ export interface DhtModeController {
  */
 export function dhtModeController (init: DhtModeInit): (components: DhtModeComponents) => DhtModeController {
   return (components) => {
+    const log = (components.logger ?? defaultLogger()).forComponent('swarmsite:dht-mode')
     let timer: ReturnType<typeof setTimeout> | undefined
     let running = false
     let unwatch: (() => void) | undefined

@@ -23,7 +23,7 @@ import { guardInitChannels } from './init-channel-guard.ts'
 import { peerConnectionClass } from './webrtc-runtime.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -39,6 +39,8 @@ export type SwarmServices = {
 
 export interface MeshOptions {
   privateKey?: PrivateKey
+  /** libp2p's logger (and so every component's); libp2p's default when unset. */
+  logger?: ComponentLogger
   iceServers: RTCIceServer[]
   protocolPrefix: string
   dhtServer: boolean
@@ -77,6 +79,7 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
   guardInitChannels(peerConnectionClass)
   return {
     ...(options.privateKey != null ? { privateKey: options.privateKey } : {}),
+    ...(options.logger != null ? { logger: options.logger } : {}),
     start: false,
     addresses: {
       // a reservation on a relay makes us reachable; '/webrtc' upgrades relayed dials

@@ -8,7 +8,7 @@ import * as defaults from './constants.ts'
 import { InvalidConfigError } from './errors.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { DhtModeSetting } from './dht-mode.ts'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface SwarmNodeInit {
@@ -40,6 +40,11 @@ export interface SwarmNodeInit {
   allowInsecureWebSockets?: boolean
   /** A fixed identity; a fresh one is made per node otherwise. */
   privateKey?: PrivateKey
+  /**
+   * Where the node and its parts log, e.g. `prefixLogger('tab-1')` to tell several nodes in
+   * one process apart; default libp2p's `defaultLogger()` (`DEBUG=swarmsite:*`).
+   */
+  logger?: ComponentLogger
 }
 
 /** `value`, or `fallback` when unset; throws InvalidConfigError unless a finite number ≥ 0. */

@@ -1,12 +1,10 @@
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { backoffDelay, sleep } from './backoff.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { RelayUnreachableDetail } from './events.ts'
-import type { Connection, Libp2pEvents, PeerId } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TypedEventTarget } from 'main-event'
-
-const log = logger('swarmsite:relay-keeper')
 
 export interface RelayKeeperInit {
   relays: BootstrapAddress[]
@@ -21,6 +19,8 @@ export interface RelayKeeperComponents {
   dial(ma: Multiaddr, options: { signal: AbortSignal }): Promise<Connection>
   getConnections(peerId?: PeerId): Connection[]
   events: TypedEventTarget<Libp2pEvents>
+  /** Where this component logs (libp2p's `logger`, so several nodes in one process can be told apart); default `defaultLogger()`. */
+  logger?: ComponentLogger
 }
 
 export interface RelayKeeper {
@@ -36,6 +36,7 @@ export interface RelayKeeper {
  */
 export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperComponents) => RelayKeeper {
   return (components) => {
+    const log = (components.logger ?? defaultLogger()).forComponent('swarmsite:relay-keeper')
     let controller: AbortController | undefined
     let loops: Array<Promise<void>> = []
 

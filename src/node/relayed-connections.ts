@@ -1,8 +1,6 @@
-import { logger } from '@libp2p/logger'
-import type { Connection, Libp2pEvents, PeerId } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import type { ComponentLogger, Connection, Libp2pEvents, PeerId } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
-
-const log = logger('swarmsite:relayed-connections')
 
 /**
  * Protocols that run on any connection for its own upkeep. A relayed connection carrying
@@ -50,6 +48,8 @@ export interface RelayedConnectionCloserInit {
 export interface RelayedConnectionCloserComponents {
   getConnections(peerId?: PeerId): Connection[]
   events: TypedEventTarget<Libp2pEvents>
+  /** Where this component logs (libp2p's `logger`, so several nodes in one process can be told apart); default `defaultLogger()`. */
+  logger?: ComponentLogger
 }
 
 export interface RelayedConnectionCloser {
@@ -69,6 +69,7 @@ export interface RelayedConnectionCloser {
  */
 export function relayedConnectionCloser (init: RelayedConnectionCloserInit): (components: RelayedConnectionCloserComponents) => RelayedConnectionCloser {
   return (components) => {
+    const log = (components.logger ?? defaultLogger()).forComponent('swarmsite:relayed-connections')
     /** pending checks, by the id of the connection that opened */
     const timers = new Map<string, ReturnType<typeof setTimeout>>()
     let running = false

@@ -1,4 +1,3 @@
-import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
 import { createLibp2p } from 'libp2p'
@@ -24,11 +23,9 @@ import type { SwarmServices } from './libp2p-options.ts'
 import type { SwarmNodeInit } from './node-init.ts'
 import type { RelayKeeper } from './relay-keeper.ts'
 import type { RelayedConnectionCloser } from './relayed-connections.ts'
-import type { AbortOptions, Connection, Libp2p, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
-
-const log = logger('swarmsite:node')
 
 export { validateSwarmNodeInit }
 export type { SwarmNodeInit }
@@ -85,12 +82,15 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   private readonly relayFailures = new Map<string, RelayUnreachableDetail>()
   private _status: SwarmNodeStatus = 'stopped'
   private readonly unlisten: Array<() => void> = []
+  private readonly log: Logger
 
   constructor (libp2p: Libp2p<SwarmServices>, bootstrap: BootstrapAddress[], init: SwarmNodeInit) {
     super()
     setMaxListeners(Infinity, this)
     this.libp2p = libp2p
     this.bootstrap = bootstrap
+    this.log = libp2p.logger.forComponent('swarmsite:node')
+    const logger = libp2p.logger
     const retryBaseDelayMs = positive('retryBaseDelayMs', init.retryBaseDelayMs, defaults.DEFAULT_RETRY_BASE_DELAY_MS)
     const retryMaxDelayMs = positive('retryMaxDelayMs', init.retryMaxDelayMs, defaults.DEFAULT_RETRY_MAX_DELAY_MS)
     const dialTimeoutMs = positive('dialTimeoutMs', init.dialTimeoutMs, defaults.DEFAULT_DIAL_TIMEOUT_MS)
@@ -100,7 +100,8 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
       closeTimeoutMs: defaults.DEFAULT_RELAYED_CLOSE_TIMEOUT_MS
     })({
       getConnections: peerId => libp2p.getConnections(peerId),
-      events: libp2p
+      events: libp2p,
+      logger
     })
     this.policy = connectionPolicy({
       relays: bootstrap,
@@ -117,7 +118,8 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
       getConnections: peerId => libp2p.getConnections(peerId),
       verify: verifyConnection,
       peerStore: libp2p.peerStore,
-      closeRelayed: peerId => { this.relayed.closeRelayed(peerId) }
+      closeRelayed: peerId => { this.relayed.closeRelayed(peerId) },
+      logger
     })
     this.keeper = relayKeeper({
       relays: bootstrap,
@@ -135,7 +137,8 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     })({
       dial: async (ma, options) => libp2p.dial(ma, options),
       getConnections: peerId => libp2p.getConnections(peerId),
-      events: libp2p
+      events: libp2p,
+      logger
     })
     this.dhtMode = dhtModeController({
       mode: init.dhtMode ?? 'auto',
@@ -144,7 +147,8 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     })({
       dht: libp2p.services.dht,
       isReachable: () => this.isReachable(),
-      onAddressChange: callback => watchAddresses(libp2p, callback)
+      onAddressChange: callback => watchAddresses(libp2p, callback),
+      logger
     })
   }
 
@@ -191,7 +195,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this.keeper.start()
     this.dhtMode.start()
     this._status = 'started'
-    log('started %p', this.peerId)
+    this.log('started %p', this.peerId)
   }
 
   async stop (): Promise<void> {
@@ -207,7 +211,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this.reservedRelays.clear()
     this.relayFailures.clear()
     this._status = 'stopped'
-    log('stopped %p', this.peerId)
+    this.log('stopped %p', this.peerId)
   }
 
   /** Resolves once a relay holds a reservation for us and we have a `/webrtc` address. */
@@ -276,6 +280,7 @@ export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> 
   const { bootstrap, dhtMode, protocolPrefix } = validateSwarmNodeInit(init)
   const libp2p = await createLibp2p(meshLibp2pOptions({
     privateKey: init.privateKey,
+    logger: init.logger,
     iceServers: init.iceServers ?? defaults.DEFAULT_ICE_SERVERS,
     protocolPrefix,
     dhtServer: dhtMode === 'server',

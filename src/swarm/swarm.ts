@@ -10,7 +10,7 @@
  * code (libp2p and what speaks over it, node-parts.ts) is imported only then, so a page's first
  * bytes wait for none of it.
  */
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { congestionProbe } from '../content/congestion-probe.ts'
 import { ContentCore } from '../content/core.ts'
@@ -45,9 +45,7 @@ import type { Manifest, ManifestFile } from '../content/manifest-types.ts'
 import type { UploadBudget, UploadBudgetInit } from '../content/upload-budget.ts'
 import type { SwarmNodeInit } from '../node/node-init.ts'
 import type { SwarmNode } from '../node/swarm-node.ts'
-import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
-
-const log = logger('swarmsite:swarm')
+import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
 export interface SwarmInit extends SwarmNodeInit {
   /** The site manifest (`swarmsite.json`): its URL, or the parsed object. */
@@ -88,6 +86,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   private readonly scores: PeerScores
   private readonly files = new Map<string, ManifestFile>()
   private readonly init: SwarmInit
+  private readonly log: Logger
   private readonly counters = new SwarmCounters()
   private readonly changeListeners = new Set<() => void>()
   private readonly downloads = new Map<string, FileDownload>()
@@ -107,6 +106,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     setMaxListeners(Infinity, this)
     this.manifest = manifest
     this.init = init
+    // the node's logger too (createSwarmNode hands `init.logger` to libp2p)
+    this.log = (init.logger ?? defaultLogger()).forComponent('swarmsite:swarm')
     this.#privateKey = privateKey
     this.peerId = peerIdFromPrivateKey(privateKey)
     this.scores = peerScores()
@@ -118,6 +119,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     })
     this.core.addEventListener('peer:banned', (evt) => { this.safeDispatchEvent('peer:banned', { detail: evt.detail }) })
     this.core.addEventListener('peer:have-block', () => { this.changed() })
+    this.log('swarm for %s (%d files) as %p', manifest.origin, manifest.files.length, this.peerId)
   }
 
   /** The mesh node; created by `start()` (held back while the origin is fast). Throws NodeNotStartedError before. */
@@ -196,7 +198,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       const decision = nodeGate({ now: performance.now(), since, downloads, fastBytesPerSecond, probeMs: DEFAULT_NODE_GATE_PROBE_MS, maxDeferMs: DEFAULT_NODE_GATE_MAX_DEFER_MS })
       if (decision.start) {
         if (held) {
-          log('starting the node after %d ms: %s', Math.round(performance.now() - since), decision.reason)
+          this.log('starting the node after %d ms: %s', Math.round(performance.now() - since), decision.reason)
           // downloads from a fast origin just ended, here and likely in other tabs of a busy
           // machine: a little later, at a time of its own, the node costs nobody's download
           if (downloads.length === 0) await new Promise(resolve => setTimeout(resolve, DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS * (1 + Math.random())))
@@ -218,6 +220,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   private attach (node: SwarmNode, parts: ContentCoreParts): void {
     this.core.attach({
       peerId: node.peerId,
+      logger: node.libp2p.logger,
       libp2p: node.libp2p,
       pubsub: node.libp2p.services.pubsub,
       provide: async (cid, options) => { await node.provide(cid, options) },
@@ -341,7 +344,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     created.onClose = () => { if (this.downloads.get(file.path) === created) this.downloads.delete(file.path) }
     this.downloads.set(file.path, created)
     this.pastDownloads.set(file.path, created)
-    log.trace('downloading %s', file.path)
+    this.log.trace('downloading %s', file.path)
     return created
   }
 
@@ -408,7 +411,5 @@ export async function createSwarm (init: SwarmInit & AbortOptions): Promise<Swar
   const fetchImpl = init.fetch ?? globalThis.fetch.bind(globalThis)
   const manifest = await loadManifest(init.manifest, fetchImpl, init.signal)
   const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
-  const swarm = new Swarm(manifest, init.blockstore ?? defaultBlockstore(manifest), { ...init, fetch: fetchImpl }, privateKey)
-  log('swarm for %s (%d files) as %p', manifest.origin, manifest.files.length, swarm.peerId)
-  return swarm
+  return new Swarm(manifest, init.blockstore ?? defaultBlockstore(manifest), { ...init, fetch: fetchImpl }, privateKey)
 }

@@ -13,7 +13,7 @@
  *   whoever hears a new voice answers with its own summary.
  * An empty summary is sent only as that hello, or to take back what we announced before.
  */
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import {
@@ -35,9 +35,7 @@ import { BlockRanges } from './block-ranges.ts'
 import { decodeHaveSummary, encodeHaveSummary, haveTopic } from './have-summary.ts'
 import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions, GossipStats, RemoteFilePeer } from './index.ts'
 import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
-import type { PeerId } from '@libp2p/interface'
-
-const log = logger('swarmsite:availability')
+import type { Logger, PeerId } from '@libp2p/interface'
 
 /** Smallest accepted `maxMessageBytes`: room for the header and a few files. */
 const MIN_MESSAGE_BYTES = 256
@@ -149,11 +147,14 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
   private publishAgain = false
   private retries = 0
 
+  private readonly log: Logger
+
   constructor (init: AvailabilityInit, components: AvailabilityComponents) {
     super()
     setMaxListeners(Infinity, this)
     this.options = resolveAvailabilityInit(init)
     this.components = components
+    this.log = (components.logger ?? defaultLogger()).forComponent('swarmsite:availability')
   }
 
   get topic (): string { return this.options.topic }
@@ -171,7 +172,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     for (const file of this.local.values()) this.maybeProvide(file)
     // the hello, soon: a newcomer's downloads wait to hear who holds what before they use the origin
     this.schedulePublish(this.options.claimDebounceMs)
-    log('started on %s as %p', this.options.topic, this.components.peerId)
+    this.log('started on %s as %p', this.options.topic, this.components.peerId)
   }
 
   async stop (): Promise<void> {
@@ -187,7 +188,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     try {
       pubsub.unsubscribe(this.options.topic)
     } catch (err) {
-      log('could not leave %s (pubsub already stopped?): %s', this.options.topic, errorText(err))
+      this.log('could not leave %s (pubsub already stopped?): %s', this.options.topic, errorText(err))
     }
     for (const controller of this.background) controller.abort(new DOMException('availability stopped', 'AbortError'))
     this.background.clear()
@@ -195,7 +196,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     this.remote.clear()
     this.downloading.clear()
     this.dht.clear()
-    log('stopped')
+    this.log('stopped')
   }
 
   addLocal (root: string, blockIndex: number, totalBlocks: number): void {
@@ -314,7 +315,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     options.signal?.throwIfAborted()
     const find = this.components.findProviders
     if (find == null) {
-      log('findProviders %s: no DHT given', key)
+      this.log('findProviders %s: no DHT given', key)
       return []
     }
     // ended by the caller, the deadline, or by us once `limit` are found (the query stops then)
@@ -341,11 +342,11 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       }
     } catch (err) {
       if (options.signal?.aborted === true) throw options.signal.reason ?? err
-      log('findProviders %s ended early with %d found: %s', key, found.length, errorText(err))
+      this.log('findProviders %s ended early with %d found: %s', key, found.length, errorText(err))
     } finally {
       controller.abort()
     }
-    log.trace('findProviders %s: %d found', key, found.length)
+    this.log.trace('findProviders %s: %d found', key, found.length)
     return found
   }
 
@@ -365,7 +366,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     const msg = evt.detail
     if (msg.topic !== this.options.topic) return
     if (msg.type !== 'signed') {
-      log('ignoring an unsigned summary')
+      this.log('ignoring an unsigned summary')
       return
     }
     const from = msg.from
@@ -375,7 +376,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     try {
       summary = decodeHaveSummary(msg.data, { maxBytes: this.options.maxMessageBytes })
     } catch (err: any) {
-      log('ignoring summary from %p (%s): %s', from, err?.reason ?? 'error', errorText(err))
+      this.log('ignoring summary from %p (%s): %s', from, err?.reason ?? 'error', errorText(err))
       return
     }
     const now = Date.now()
@@ -390,7 +391,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     let previous = this.remote.get(id)
     if (previous != null && now - previous.heardAt > this.options.peerExpiryMs) previous = undefined
     if (previous != null && summary.seq <= previous.seq) {
-      log.trace('ignoring stale summary %d from %p (have %d)', summary.seq, from, previous.seq)
+      this.log.trace('ignoring stale summary %d from %p (have %d)', summary.seq, from, previous.seq)
       return
     }
     const files = new Map(summary.files.map(f => [f.root, f.blocks]))
@@ -422,7 +423,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     }
     this.remote.delete(id)
     this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files, downloads })
-    log.trace('summary %d from %p: %d files', summary.seq, from, files.size)
+    this.log.trace('summary %d from %p: %d files', summary.seq, from, files.size)
     if (roots.length > 0) this.safeDispatchEvent('peer:have', { detail: { peer: from, roots } })
   }
 
@@ -487,10 +488,10 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       this.needHello = false
       this.sent++
       this.announcedFiles = files.length > 0 || downloads.length > 0
-      log.trace('published summary %d (%d files, %d downloads, %d bytes) to %d peers', this.seq, files.length, downloads.length, data.byteLength, result.recipients.length)
+      this.log.trace('published summary %d (%d files, %d downloads, %d bytes) to %d peers', this.seq, files.length, downloads.length, data.byteLength, result.recipients.length)
     } catch (err) {
       // NoPeersSubscribedToTopic, or pubsub stopping under us: nothing to tell anyone
-      log('publish on %s failed: %s', this.options.topic, errorText(err))
+      this.log('publish on %s failed: %s', this.options.topic, errorText(err))
     } finally {
       this.publishing = false
       if (this.publishAgain) {
@@ -512,10 +513,10 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     const cid = file.cid
     provide(cid, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.options.provideTimeoutMs)]) }).then(() => {
       if (file.provide === 'pending') file.provide = 'done'
-      log('provided %c', cid)
+      this.log('provided %c', cid)
     }, err => {
       if (file.provide === 'pending') file.provide = 'failed'
-      if (this.started) log('providing %c failed (retried in %d ms): %s', cid, this.options.publishIntervalMs, errorText(err))
+      if (this.started) this.log('providing %c failed (retried in %d ms): %s', cid, this.options.publishIntervalMs, errorText(err))
     }).finally(() => {
       this.background.delete(controller)
     })
@@ -541,7 +542,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     file.provide = 'no'
     const cancel = this.components.cancelProvide
     if (was === 'no' || cancel == null) return
-    cancel(file.cid).catch(err => { log('cancelling provide of %c failed: %s', file.cid, errorText(err)) })
+    cancel(file.cid).catch(err => { this.log('cancelling provide of %c failed: %s', file.cid, errorText(err)) })
   }
 
   private sweep (): void {

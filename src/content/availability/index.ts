@@ -19,7 +19,7 @@
 import { DefaultAvailability, resolveAvailabilityInit } from './availability.ts'
 import type { BlockRanges } from './block-ranges.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, PeerId } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 import type { CID } from 'multiformats/cid'
 
@@ -72,6 +72,8 @@ export interface AvailabilityComponents {
    * nobody asks it in vain. Default: always.
    */
   serving?(): boolean
+  /** Where it logs (the node's libp2p `logger`); default `defaultLogger()`. */
+  logger?: ComponentLogger
 }
 
 /** What one other peer holds, downloads and fetches from the origin of one file (`fileView`). */

@@ -3,7 +3,7 @@
  * asks peers for blocks over direct connections. Bans peers that send bad blocks; refuses peers
  * that keep breaking the protocol.
  */
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { PriorityQueue } from '@libp2p/utils'
 import { raceSignal } from 'race-signal'
 import { TypedEventEmitter } from 'main-event'
@@ -12,10 +12,8 @@ import { BlockNotAvailableError, ExchangeStoppedError, PeerBannedError } from '.
 import { peerSession } from './peer-session.ts'
 import { serveStream } from './serve-stream.ts'
 import type { PeerSession } from './peer-session.ts'
-import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-
-const log = logger('swarmsite:exchange')
 
 export interface BlockExchangeInit {
   protocol?: string
@@ -30,6 +28,8 @@ export interface BlockExchangeComponents {
   getServableBlock(cid: CID, options: AbortOptions): Promise<Uint8Array | undefined>
   /** The upload budget; rejects when this node does not upload now. */
   takeUpload(bytes: number, options: AbortOptions): Promise<void>
+  /** Where the exchange logs (the node's libp2p `logger`); default `defaultLogger()`. */
+  logger?: ComponentLogger
 }
 
 export interface BlockUploadedEvent { peer: PeerId, cid: CID, bytes: number }
@@ -96,10 +96,17 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
    */
   private readonly uploads = new PriorityQueue<void>({ concurrency: 1 })
   private readonly components: BlockExchangeComponents
+  private readonly log: Logger
+  private readonly sessionLog: Logger
+  private readonly serveLog: Logger
 
   constructor (components: BlockExchangeComponents, init: BlockExchangeInit) {
     super()
     this.components = components
+    const logger = components.logger ?? defaultLogger()
+    this.log = logger.forComponent('swarmsite:exchange')
+    this.sessionLog = logger.forComponent('swarmsite:exchange:session')
+    this.serveLog = logger.forComponent('swarmsite:exchange:serve')
     this.protocol = init.protocol ?? defaults.BLOCK_PROTOCOL
     this.maxOutstandingWants = init.maxOutstandingWantsPerPeer ?? defaults.DEFAULT_MAX_OUTSTANDING_WANTS_PER_PEER
     this.maxStrikes = init.maxStrikes ?? defaults.DEFAULT_MAX_STRIKES
@@ -152,7 +159,8 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
         this.safeDispatch('block:uploaded', { peer, cid, bytes })
       },
       onAnnouncer: (announce) => { this.announcers.set(stream, announce) },
-      signal: this.controller.signal
+      signal: this.controller.signal,
+      log: this.serveLog
     }).finally(() => {
       this.inbound.delete(stream)
       this.announcers.delete(stream)
@@ -171,7 +179,7 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     try {
       this.safeDispatchEvent(type, { detail } as any)
     } catch (err: any) {
-      log.error('a %s listener threw: %s', type, err.message)
+      this.log.error('a %s listener threw: %s', type, err.message)
     }
   }
 
@@ -179,10 +187,10 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     const key = peer.toString()
     if (this.banned.has(key)) return
     this.banned.add(key)
-    log('banned %p: %s', peer, reason)
+    this.log('banned %p: %s', peer, reason)
     this.sessions.get(key)?.then(s => { s.close(new PeerBannedError(reason)) }, () => {})
     this.sessions.delete(key)
-    this.components.libp2p.hangUp(peer).catch(err => { log.trace('hang up on %p: %s', peer, err.message) })
+    this.components.libp2p.hangUp(peer).catch(err => { this.log.trace('hang up on %p: %s', peer, err.message) })
     this.safeDispatch('peer:banned', { peer, reason })
   }
 
@@ -244,7 +252,8 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
       onClose: () => {
         if (this.settled.get(key) === session) this.settled.delete(key)
         this.sessions.delete(key)
-      }
+      },
+      log: this.sessionLog
     })
     this.settled.set(key, session)
     return session

@@ -4,16 +4,14 @@
  * here, before anyone else sees it.
  */
 import { lpStream } from '@libp2p/utils'
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { raceSignal } from 'race-signal'
 import { verifyBlock } from '../blockstore/verify.ts'
 import { DEFAULT_MAX_INFLIGHT_PER_PEER, MAX_MESSAGE_BYTES } from './constants.ts'
 import { BlockNotAvailableError, InvalidBlockError, MalformedMessageError } from './errors.ts'
 import { decodeBlockMessage, encodeBlockMessage } from './wire.ts'
-import type { PeerId, Stream } from '@libp2p/interface'
+import type { Logger, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-
-const log = logger('swarmsite:exchange:session')
 
 export interface PeerSessionInit {
   peer: PeerId
@@ -26,6 +24,8 @@ export interface PeerSessionInit {
   onClose(): void
   /** The peer told us, unasked, that it now holds `cid` (a HAVE presence). */
   onHave?(cid: CID): void
+  /** The exchange's `swarmsite:exchange:session` logger; default from `defaultLogger()`. */
+  log?: Logger
 }
 
 interface Pending {
@@ -51,6 +51,7 @@ export interface PeerSession {
 
 export function peerSession (init: PeerSessionInit): PeerSession {
   const { peer, stream } = init
+  const log = init.log ?? defaultLogger().forComponent('swarmsite:exchange:session')
   // room for every block we may have in flight, so a fast peer never overflows our buffer
   const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES, maxBufferSize: MAX_MESSAGE_BYTES * (DEFAULT_MAX_INFLIGHT_PER_PEER * 2 + 2) })
   const pending = new Map<string, Pending>()

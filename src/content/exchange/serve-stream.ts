@@ -6,15 +6,13 @@
  * for, without waiting for the next gossip summary. Readers that predate HAVEs ignore them.
  */
 import { lpStream } from '@libp2p/utils'
-import { logger } from '@libp2p/logger'
+import { defaultLogger } from '@libp2p/logger'
 import { MAX_MESSAGE_BYTES } from './constants.ts'
 import { MalformedMessageError, MessageTooLargeError, TooManyWantsError } from './errors.ts'
 import { WantQueue } from './want-queue.ts'
 import { decodeBlockMessage, encodeBlockMessage } from './wire.ts'
-import type { PeerId, Stream } from '@libp2p/interface'
+import type { Logger, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-
-const log = logger('swarmsite:exchange:serve')
 
 export interface ServeStreamInit {
   stream: Stream
@@ -33,6 +31,8 @@ export interface ServeStreamInit {
   signal: AbortSignal
   /** Called once the stream serves, with a function that sends a HAVE for a block on it. */
   onAnnouncer?(announce: (cid: CID) => void): void
+  /** The exchange's `swarmsite:exchange:serve` logger; default from `defaultLogger()`. */
+  log?: Logger
 }
 
 interface QueuedWant {
@@ -48,6 +48,7 @@ function isProtocolViolation (err: any): boolean {
 
 export async function serveStream (init: ServeStreamInit): Promise<void> {
   const { stream, peer } = init
+  const log = init.log ?? defaultLogger().forComponent('swarmsite:exchange:serve')
   const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
   // the order wants are answered in: higher priority first, then arrival
   const queue = new WantQueue<QueuedWant>()
