@@ -48,8 +48,6 @@ export interface BoundedBlockstoreInit {
   useFlushDelayMs?: number
 }
 
-export { blockKey }
-
 /** Throws `InvalidBlockstoreOptionsError` unless `maxBytes` is a number ≥ 0 (Infinity: unbounded). */
 export function checkMaxBytes (maxBytes: number): number {
   if (typeof maxBytes !== 'number' || Number.isNaN(maxBytes) || maxBytes < 0) {

@@ -22,8 +22,8 @@
 import { IDBBlockstore } from 'blockstore-idb'
 import { openDB } from 'idb'
 import { CID } from 'multiformats/cid'
-import { equals } from 'uint8arrays/equals'
-import { BoundedBlockstore, blockKey, checkMaxBytes, log, readChunks } from './bounded.ts'
+import { BoundedBlockstore, checkMaxBytes, log, readChunks } from './bounded.ts'
+import { blockKey } from './key.ts'
 import { DEFAULT_INDEXEDDB_MAX_BYTES, DEFAULT_INDEXEDDB_NAME, INDEXEDDB_USES_STORE, INDEXEDDB_USES_SUFFIX } from './constants.ts'
 import { BlockstoreNotOpenError, InvalidBlockstoreOptionsError } from './errors.ts'
 import type { BlockBackend, StoredBlock } from './bounded.ts'
@@ -92,7 +92,7 @@ class IndexedDbBackend implements BlockBackend {
       const record = byKey.get(key)
       byKey.delete(key)
       const cid = record != null ? parseCid(record.cid) : undefined
-      if (record != null && cid != null && equals(cid.multihash.bytes, rawCid.multihash.bytes)) {
+      if (record != null && cid != null && blockKey(cid) === key) {
         yield { cid, size: record.size, lastUsed: record.lastUsed }
         continue
       }
