@@ -53,7 +53,7 @@ const indices = (runs: OriginRun[]): number[] => runs.flatMap(r => Array.from({ 
 describe('origin planner', () => {
   it('while discovering, takes only the reader\'s first blocks', () => {
     const blocks = table(64)
-    assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 0, purpose: 'urgent' }], 'the first block alone')
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 0, purpose: 'urgent', reason: 'first' }], 'the first block alone')
     blocks[0]!.done = true
     assert.deepEqual(planOrigin(input(blocks, { discovering: true, next: 1, origin: { fetched: 1, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [], 'then no more until the swarm is heard, unless the origin is quick')
     blocks[0]!.done = false
@@ -61,12 +61,12 @@ describe('origin planner', () => {
     blocks[0]!.done = true
     blocks[1]!.done = true
     const quickRun = planOrigin(input(blocks, { discovering: true, next: 2, origin: { fetched: 2, quick: true, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } }))
-    assert.deepEqual(quickRun, [{ first: 2, last: 5, purpose: 'urgent' }], 'a quick origin: runs in the reader\'s order')
+    assert.deepEqual(quickRun, [{ first: 2, last: 5, purpose: 'urgent', reason: 'first' }], 'a quick origin: runs in the reader\'s order')
   })
 
   it('alone, fetches the reader\'s blocks in a run and fills from a random start', () => {
     const runs = planOrigin(input(table(64)))
-    assert.deepEqual(runs[0], { first: 0, last: 3, purpose: 'urgent' })
+    assert.deepEqual(runs[0], { first: 0, last: 3, purpose: 'urgent', reason: 'ours' })
     assert.equal(runs[1]!.purpose, 'fill')
     assert.ok(runs[1]!.first >= 4, 'the fill starts past the reader\'s run')
     assert.equal(runs.length, 2)
@@ -149,11 +149,11 @@ describe('origin planner', () => {
     const held = { holders: () => 1 }
     assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_000 })), [])
     const late = planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 }))
-    assert.deepEqual(late, [{ first: 0, last: 0, purpose: 'urgent' }], 'only the reader\'s block: the rest are held by peers')
+    assert.deepEqual(late, [{ first: 0, last: 0, purpose: 'urgent', reason: 'unasked' }], 'only the reader\'s block: the rest are held by peers')
     // an ask in flight holds it back until the reader has waited urgentAfterMs
     blocks[0]!.asks.set('peer-a', 9_000)
     assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 })), [])
-    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 6_000 })), [{ first: 0, last: 0, purpose: 'urgent' }])
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 6_000 })), [{ first: 0, last: 0, purpose: 'urgent', reason: 'late' }])
   })
 
   it('a fast origin takes everything in the reader\'s order, claims or not', () => {

@@ -113,6 +113,8 @@ export interface DownloadCounters {
   /** Origin requests by purpose, and the blocks they were for. */
   originRuns: { urgent: number, fill: number, fast: number }
   originBlocks: { urgent: number, fill: number, fast: number }
+  /** Why the reader's blocks went to the origin: its first, ours, free too long, no linked holder, waited too long. */
+  urgentReasons: { first: number, ours: number, free: number, unasked: number, late: number }
   /** Peer asks made, answered with the block, answered "don't have", given up (stalled peer). */
   asks: number
   delivered: number
@@ -201,6 +203,7 @@ export class FileDownload {
   readonly counters: DownloadCounters = {
     originRuns: { urgent: 0, fill: 0, fast: 0 },
     originBlocks: { urgent: 0, fill: 0, fast: 0 },
+    urgentReasons: { first: 0, ours: 0, free: 0, unasked: 0, late: 0 },
     asks: 0,
     delivered: 0,
     dontHave: 0,
@@ -750,6 +753,7 @@ export class FileDownload {
     this.runs.add(run)
     this.counters.originRuns[plan.purpose]++
     this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
+    if (plan.reason != null) this.counters.urgentReasons[plan.reason]++
     log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond(this.now()) ?? -1))
     this.announce(true)
     const signal = AbortSignal.any([this.controller.signal, run.ac.signal])

@@ -76,11 +76,15 @@ export interface OriginPlanInput {
 
 export type OriginRunPurpose = 'urgent' | 'fill' | 'fast'
 
+/** Why the reader's block went to the origin (for stats and tuning). */
+export type UrgentReason = 'first' | 'ours' | 'free' | 'unasked' | 'late'
+
 export interface OriginRun {
   first: number
   /** Inclusive. */
   last: number
   purpose: OriginRunPurpose
+  reason?: UrgentReason
 }
 
 /** 0..1, the same for a visitor and block on every call, different across visitors. */
@@ -148,7 +152,7 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
       const limit = origin.fetched < 2 ? first.size : config.maxRunBytes
       const last = extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), limit)
       taken.add(first.index)
-      runs.push({ first: first.index, last, purpose: 'urgent' })
+      runs.push({ first: first.index, last, purpose: 'urgent', reason: 'first' })
     }
     return runs
   }
@@ -159,14 +163,17 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     const waited = now - input.nextSince
     const claimed = claimedByOthers(r.index)
     const free = !covered(r.index)
-    const go = !claimed && (
-      (free && mine(r.index)) ||
-      (free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))) ||
-      (!free && r.asks.size === 0 && waited >= config.deadlineMs) ||
-      waited >= config.urgentAfterMs
-    )
-    if (go) {
-      runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'urgent' })
+    const reason: UrgentReason | undefined = claimed
+      ? undefined
+      : free && mine(r.index)
+        ? 'ours'
+        : free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))
+          ? 'free'
+          : !free && r.asks.size === 0 && waited >= config.deadlineMs
+            ? 'unasked'
+            : waited >= config.urgentAfterMs ? 'late' : undefined
+    if (reason != null) {
+      runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'urgent', reason })
       inflight++
     }
   }
