@@ -64,11 +64,12 @@ describe('origin planner', () => {
     assert.deepEqual(quickRun, [{ first: 2, last: 5, purpose: 'urgent', reason: 'first' }], 'a quick origin: runs in the reader\'s order')
   })
 
-  it('alone, fetches the reader\'s blocks in a run and fills from a random start', () => {
+  it('alone, fetches the reader\'s blocks in a run and fills one block from a random start', () => {
     const runs = planOrigin(input(table(64)))
     assert.deepEqual(runs[0], { first: 0, last: 3, purpose: 'urgent', reason: 'ours' })
     assert.equal(runs[1]!.purpose, 'fill')
     assert.ok(runs[1]!.first >= 4, 'the fill starts past the reader\'s run')
+    assert.equal(runs[1]!.last, runs[1]!.first)
     assert.equal(runs.length, 2)
   })
 
@@ -144,15 +145,15 @@ describe('origin planner', () => {
     assert.equal(planOrigin(input(blocks, { ...base, claims: claims(5_000) })).some(r => r.first === 0 && r.purpose === 'urgent'), true)
   })
 
-  it('leaves a held block to peers for a deadline, then takes it when nobody could be asked', () => {
+  it('leaves a held block to peers for two deadlines, then takes it when nobody could be asked', () => {
     const blocks = table(8)
     const held = { holders: () => 1 }
-    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_000 })), [])
-    const late = planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 }))
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 2_900 })), [])
+    const late = planOrigin(input(blocks, { ...held, nextSince: 10_000 - 3_100 }))
     assert.deepEqual(late, [{ first: 0, last: 0, purpose: 'urgent', reason: 'unasked' }], 'only the reader\'s block: the rest are held by peers')
     // an ask in flight holds it back until the reader has waited urgentAfterMs
     blocks[0]!.asks.set('peer-a', 9_000)
-    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 })), [])
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 3_100 })), [])
     assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 6_000 })), [{ first: 0, last: 0, purpose: 'urgent', reason: 'late' }])
   })
 

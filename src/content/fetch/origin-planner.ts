@@ -12,7 +12,8 @@
  * - **urgent**: the reader's next block, when no peer can bring it — nobody holds it and it is
  *   ours or nobody's, or it has stayed free a deadline (plus a jitter of up to one more per
  *   visitor and block, so that readers waiting for the same block do not all take it at once),
- *   or nobody delivered it within a deadline, or the reader has waited
+ *   or no linked peer could be asked for it for two deadlines (a dial takes seconds on a busy
+ *   machine), or the reader has waited
  *   `urgentAfterMs` — but never a block another visitor announced fetching, unless that
  *   announcement is older than `claimTrustMs` (that visitor missed its deadline).
  * While the origin is fast, peers are not worth their cost: it fetches everything in the
@@ -169,7 +170,7 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
         ? 'ours'
         : free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))
           ? 'free'
-          : !free && r.asks.size === 0 && waited >= config.deadlineMs
+          : !free && r.asks.size === 0 && waited >= 2 * config.deadlineMs
             ? 'unasked'
             : waited >= config.urgentAfterMs ? 'late' : undefined
     if (reason != null) {
@@ -191,11 +192,10 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     if (own != null) {
       runs.push({ first: own, last: extend(own, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'fill' })
     } else if (free.length > 0) {
-      // alone, a random start (others may be starting this very moment); with others, one block
+      // one block at a random start: alone, others may be starting this very moment (and a
+      // long run of ours would be their blocks too); with others, it is someone else's block
       const pick = free[Math.floor(input.random() * free.length)]!
-      const last = input.members.length === 0
-        ? extend(pick, b => !covered(b.index) && b.asks.size === 0, config.maxRunBytes)
-        : extend(pick, () => false, 0)
+      const last = extend(pick, () => false, 0)
       runs.push({ first: pick, last, purpose: 'fill' })
     }
   }
