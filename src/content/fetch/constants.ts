@@ -61,7 +61,7 @@ export const DEFAULT_SLOW_ORIGIN_BYTES_PER_SECOND = 2 * 1_048_576
 
 /**
  * Another visitor's announced origin fetch is trusted for this many of our own origin block
- * times (at least two deadlines); past that we consider it failed and the block free again.
+ * times (at least four deadlines); past that we consider it failed and the block free again.
  */
 export const DEFAULT_CLAIM_TRUST_ORIGIN_BLOCKS = 3
 

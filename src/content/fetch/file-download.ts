@@ -562,7 +562,9 @@ export class FileDownload {
         // wrong about it then takes little from the origin that peers hold
         maxRunBytes: fast || (quick && (this.c.nodeHeld?.() ?? false)) ? this.o.fastOriginMaxRunBytes : this.o.originMaxRunBytes,
         urgentAfterMs: this.o.deadlineMs * this.o.urgentOriginAfterDeadlines,
-        claimTrustMs: Math.max(2 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
+        // before we have timed an origin block ourselves, a crowd's share of a saturated origin
+        // can take several seconds a block: four deadlines at least
+        claimTrustMs: Math.max(4 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
         attempts: this.o.originAttempts,
         stealAfterMs: Math.max(2 * this.o.deadlineMs, 2 * blockMs)
       },
