@@ -39,7 +39,7 @@ function input (blocks: TableBlock[], over: Partial<OriginPlanInput> = {}): Orig
     members: [],
     holders: () => 0,
     claims: () => undefined,
-    freeFor: () => 60_000,
+    freeFor: () => 0,
     discovering: false,
     origin: { fetched: 0, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false },
     config: { deadlineMs: 1500, concurrency: 2, maxRunBytes: 4 * BLOCK, urgentAfterMs: 6000, claimTrustMs: 4500, attempts: 3, stealAfterMs: 3000 },
@@ -99,9 +99,14 @@ describe('origin planner', () => {
     for (let i = 0; i < next; i++) blocks[i]!.done = true
     const base = { members, next, holders: held, nextSince: 60_000 - 4_000, now: 60_000 }
     assert.deepEqual(planOrigin(input(blocks, { ...base, freeFor: () => 1_000 })), [], 'freshly free: left to its owner')
-    const late = planOrigin(input(blocks, { ...base, freeFor: () => 3_100 }))
+    const late = planOrigin(input(blocks, { ...base, freeFor: () => 6_100 }))
     assert.ok(late.some(r => r.purpose === 'urgent' && r.first === next), 'free past two deadlines: the reader takes it')
-    assert.ok(late.some(r => r.purpose === 'fill' && theirs.includes(r.first)), 'free past stealAfterMs: the fill takes one')
+    assert.ok(late.some(r => r.purpose === 'fill' && theirs.includes(r.first)), 'free past stealAfterMs (and its jitter): the fill takes one')
+    // an orphan goes before our own free blocks
+    const mixed = table(64)
+    const ours = [...Array(64).keys()].find(i => ownerOf(everyone, i) === 'me')!
+    const orphanRuns = planOrigin(input(mixed, { members, now: 60_000, nextSince: 60_000, freeFor: (i) => i === theirs[3] ? 7_000 : 100 }))
+    assert.deepEqual(orphanRuns.filter(r => r.purpose === 'fill').map(r => r.first), [theirs[3]], `the orphan first, not our block ${ours}`)
   })
 
   it('never fetches a block another visitor announced fetching, until that announcement is older than the trust', () => {

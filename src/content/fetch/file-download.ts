@@ -51,6 +51,8 @@ export interface FileDownloadComponents {
   ready(): boolean
   /** True while the swarm holds its node back because the origin looks fast: keep to the origin. */
   nodeHeld?(): boolean
+  /** True when the node cannot reach anyone (every relay failed): then there is nobody to wait for. */
+  isolated?(): boolean
   /** Peers we can ask now: a direct link and not banned. */
   askable(): PeerId[]
   /** Peer ids of the other visitors we hold a direct link with (relays excluded). */
@@ -445,7 +447,8 @@ export class FileDownload {
     // only the first block. Other newcomers answer first, and one holding its own first block
     // says nothing of those who hold the rest: only a holder of everything we lack, or the
     // time to hear everyone, ends it
-    this.settled ||= this.rate.fast(now) || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) || now - this.createdAt >= this.o.startupGraceMs ||
+    this.settled ||= this.rate.fast(now) || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) ||
+      now - this.createdAt >= this.o.startupGraceMs || (this.c.isolated?.() ?? false) ||
       (this.readyAt != null && now - this.readyAt >= this.o.discoveryMs)
     for (const [key, until] of this.snubbed) if (now >= until) this.snubbed.delete(key)
     const holders = new Int32Array(blocks.length + 1)
