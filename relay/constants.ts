@@ -33,3 +33,6 @@ export const SEED_DAG_PB_LEAF_OVERHEAD_BYTES = 64
  * and a relay tier should share the load.
  */
 export const DEFAULT_HUB_MESH_DEGREE = 64
+
+/** The hub's gossipsub heartbeat (ms; gossipsub's default is 1000): how soon a newly subscribed page is grafted. */
+export const DEFAULT_HUB_HEARTBEAT_MS = 250

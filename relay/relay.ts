@@ -155,6 +155,9 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
         // IP colocation penalty scored every page -20 past 10 of them and pruned them all from
         // the mesh, so summaries reached only pages that happened to be linked to the sender
         scoreParams: { IPColocationFactorWeight: 0 },
+        // a page that just joined is grafted into the hub's mesh (and so hears every summary)
+        // at the hub's next heartbeat: a newcomer's scheduler waits to hear the swarm
+        heartbeatInterval: defaults.DEFAULT_HUB_HEARTBEAT_MS,
         D: defaults.DEFAULT_HUB_MESH_DEGREE,
         Dlo: defaults.DEFAULT_HUB_MESH_DEGREE,
         Dhi: 2 * defaults.DEFAULT_HUB_MESH_DEGREE

@@ -85,6 +85,8 @@ export interface CrowdOrigin {
   bytesServed(path?: string): number
   /** Requests started since the start or the last reset. */
   requests(): number
+  /** Body requests since the last reset: when (ms after the reset), the byte range asked, bytes sent. */
+  log(): OriginLogEntry[]
   resetCounters(): void
   /** Closes every port and connection. */
   stop(): Promise<void>
@@ -123,6 +125,8 @@ function drainOrClose (res: ServerResponse): Promise<void> {
   })
 }
 
+export interface OriginLogEntry { atMs: number, start: number, end: number, sent: number }
+
 export async function startCrowdOrigin (init: CrowdOriginInit): Promise<CrowdOrigin> {
   const root = resolve(init.root)
   const host = init.host ?? '127.0.0.1'
@@ -134,6 +138,8 @@ export async function startCrowdOrigin (init: CrowdOriginInit): Promise<CrowdOri
   let total = 0
   let requests = 0
   let perPath = new Map<string, number>()
+  let log: OriginLogEntry[] = []
+  let resetAt = performance.now()
 
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     requests++
@@ -176,6 +182,8 @@ export async function startCrowdOrigin (init: CrowdOriginInit): Promise<CrowdOri
       return
     }
     const fh = await open(file, 'r')
+    const entry: OriginLogEntry = { atMs: Math.round(performance.now() - resetAt), start, end, sent: 0 }
+    if (log.length < 100_000) log.push(entry)
     try {
       let offset = start
       while (offset <= end && !res.destroyed) {
@@ -186,6 +194,7 @@ export async function startCrowdOrigin (init: CrowdOriginInit): Promise<CrowdOri
         const { bytesRead } = await fh.read(buffer, 0, want, offset)
         if (bytesRead === 0) break
         offset += bytesRead
+        entry.sent += bytesRead
         total += bytesRead
         perPath.set(relative, (perPath.get(relative) ?? 0) + bytesRead)
         if (!res.write(buffer.subarray(0, bytesRead))) await drainOrClose(res)
@@ -226,7 +235,8 @@ export async function startCrowdOrigin (init: CrowdOriginInit): Promise<CrowdOri
     bytesPerSecond: rate,
     bytesServed: path => path === undefined ? total : (perPath.get(path) ?? 0),
     requests: () => requests,
-    resetCounters: () => { total = 0; requests = 0; perPath = new Map() },
+    log: () => log.map(e => ({ ...e })),
+    resetCounters: () => { total = 0; requests = 0; perPath = new Map(); log = []; resetAt = performance.now() },
     stop: stopAll
   }
 }

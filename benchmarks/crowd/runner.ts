@@ -12,7 +12,7 @@ import { startCrowdOrigin } from './origin.ts'
 import { servePages, startCrowdBrowser } from './pages.ts'
 import { startCrowdProfile } from './profile.ts'
 import type { CpuUse } from './machine.ts'
-import type { CrowdOrigin } from './origin.ts'
+import type { CrowdOrigin, OriginLogEntry } from './origin.ts'
 import type { CrowdBrowser, PageServer, VisitResult, VisitorPage } from './pages.ts'
 import type { CrowdJsProfile, CrowdProfileOptions } from './profile.ts'
 import type { CrowdAsset, CrowdSetup, PreparedSystem, SystemDriver, VisitorResult } from './types.ts'
@@ -95,7 +95,8 @@ export interface SystemRun {
   /** last completion − first arrival, ms; null when a visitor failed */
   lastCompletionMs: number | null
   /** what the origin's counters saw: every body byte sent (duplicates, aborted requests included) */
-  origin: { bytesServed: number, requests: number }
+  /** The origin's own counters; `log`: every body request (time from the first arrival, range, bytes sent) */
+  origin: { bytesServed: number, requests: number, log?: OriginLogEntry[] }
   /** CPU from the first arrival to the last result */
   cpu: CpuUse | null
   /** with `profile` for this system: the profiled pages' JavaScript over that window */
@@ -270,7 +271,7 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
       result.jsProfile = await stopProfile()
       log(`${driver.name} run ${run}: profiled visitors ${result.jsProfile.visitors.join(', ')}: page JS busy ${(result.jsProfile.jsBusyShare * 100).toFixed(1)} % of ${result.jsProfile.windowS} s; top: ${Object.entries(result.jsProfile.sum.selfByPackageMs).slice(0, 5).map(([k, v]) => `${k} ${Math.round(v)} ms`).join(', ')}`)
     }
-    result.origin = { bytesServed: origin.bytesServed(), requests: origin.requests() }
+    result.origin = { bytesServed: origin.bytesServed(), requests: origin.requests(), log: origin.log() }
     const failed = result.visitors.filter(v => !v.ok)
     result.lastCompletionMs = failed.length > 0
       ? null

@@ -99,3 +99,9 @@ export const DEFAULT_RELAYED_CLOSE_AFTER_DIRECT_MS = 2_000
 
 /** A graceful close of a relayed connection that takes longer is aborted (ms). */
 export const DEFAULT_RELAYED_CLOSE_TIMEOUT_MS = 5_000
+
+/** Largest WebRTC data channel message we send (bytes; libp2p's default is 16 KiB). */
+export const DEFAULT_DATA_CHANNEL_MESSAGE_BYTES = 65_536
+
+/** A data channel's send buffer is let drain past this before more is queued (bytes; libp2p's default is 2 MiB). */
+export const DEFAULT_DATA_CHANNEL_MAX_BUFFERED_BYTES = 262_144

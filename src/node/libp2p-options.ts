@@ -10,6 +10,8 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
 import {
+  DEFAULT_DATA_CHANNEL_MAX_BUFFERED_BYTES,
+  DEFAULT_DATA_CHANNEL_MESSAGE_BYTES,
   DEFAULT_GOSSIP_MESH_MAX,
   DEFAULT_INBOUND_CONNECTION_THRESHOLD,
   DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
@@ -87,7 +89,18 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
     },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: { iceServers: options.iceServers } }),
+      webRTC({
+        rtcConfiguration: { iceServers: options.iceServers },
+        dataChannel: {
+          // fewer, larger data channel messages: a 256 KiB block was 16 messages of 16 KiB,
+          // each framed, queued and delivered by JavaScript at both ends (64 KiB fits every
+          // SCTP stack's default max-message-size, libdatachannel's included)
+          maxMessageSize: DEFAULT_DATA_CHANNEL_MESSAGE_BYTES,
+          // a shallow send buffer: Chromium drops packets on a fresh connection's first burst
+          // and SCTP recovers by timeouts, worse the deeper the buffer (shared NOTES)
+          maxBufferedAmount: DEFAULT_DATA_CHANNEL_MAX_BUFFERED_BYTES
+        }
+      }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],

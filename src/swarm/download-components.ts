@@ -51,6 +51,10 @@ export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComp
     self: ctx.self,
     ready: ctx.ready,
     nodeHeld: ctx.nodeHeld,
+    isolated: () => {
+      const node = ctx.node()
+      return node != null && node.status === 'started' && isolated(node)
+    },
     // a relay that seeds the site serves blocks over its direct (WebSockets) link too
     askable: () => {
       const node = up()

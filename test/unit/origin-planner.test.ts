@@ -39,7 +39,7 @@ function input (blocks: TableBlock[], over: Partial<OriginPlanInput> = {}): Orig
     members: [],
     holders: () => 0,
     claims: () => undefined,
-    freeFor: () => 60_000,
+    freeFor: () => 0,
     discovering: false,
     origin: { fetched: 0, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false },
     config: { deadlineMs: 1500, concurrency: 2, maxRunBytes: 4 * BLOCK, urgentAfterMs: 6000, claimTrustMs: 4500, attempts: 3, stealAfterMs: 3000 },
@@ -53,7 +53,7 @@ const indices = (runs: OriginRun[]): number[] => runs.flatMap(r => Array.from({ 
 describe('origin planner', () => {
   it('while discovering, takes only the reader\'s first blocks', () => {
     const blocks = table(64)
-    assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 0, purpose: 'urgent' }], 'the first block alone')
+    assert.deepEqual(planOrigin(input(blocks, { discovering: true })), [{ first: 0, last: 0, purpose: 'urgent', reason: 'first' }], 'the first block alone')
     blocks[0]!.done = true
     assert.deepEqual(planOrigin(input(blocks, { discovering: true, next: 1, origin: { fetched: 1, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } })), [], 'then no more until the swarm is heard, unless the origin is quick')
     blocks[0]!.done = false
@@ -61,14 +61,15 @@ describe('origin planner', () => {
     blocks[0]!.done = true
     blocks[1]!.done = true
     const quickRun = planOrigin(input(blocks, { discovering: true, next: 2, origin: { fetched: 2, quick: true, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false } }))
-    assert.deepEqual(quickRun, [{ first: 2, last: 5, purpose: 'urgent' }], 'a quick origin: runs in the reader\'s order')
+    assert.deepEqual(quickRun, [{ first: 2, last: 5, purpose: 'urgent', reason: 'first' }], 'a quick origin: runs in the reader\'s order')
   })
 
-  it('alone, fetches the reader\'s blocks in a run and fills from a random start', () => {
+  it('alone, fetches the reader\'s blocks in a run and fills one block from a random start', () => {
     const runs = planOrigin(input(table(64)))
-    assert.deepEqual(runs[0], { first: 0, last: 3, purpose: 'urgent' })
+    assert.deepEqual(runs[0], { first: 0, last: 3, purpose: 'urgent', reason: 'ours' })
     assert.equal(runs[1]!.purpose, 'fill')
     assert.ok(runs[1]!.first >= 4, 'the fill starts past the reader\'s run')
+    assert.equal(runs[1]!.last, runs[1]!.first)
     assert.equal(runs.length, 2)
   })
 
@@ -98,9 +99,14 @@ describe('origin planner', () => {
     for (let i = 0; i < next; i++) blocks[i]!.done = true
     const base = { members, next, holders: held, nextSince: 60_000 - 4_000, now: 60_000 }
     assert.deepEqual(planOrigin(input(blocks, { ...base, freeFor: () => 1_000 })), [], 'freshly free: left to its owner')
-    const late = planOrigin(input(blocks, { ...base, freeFor: () => 3_100 }))
+    const late = planOrigin(input(blocks, { ...base, freeFor: () => 6_100 }))
     assert.ok(late.some(r => r.purpose === 'urgent' && r.first === next), 'free past two deadlines: the reader takes it')
-    assert.ok(late.some(r => r.purpose === 'fill' && theirs.includes(r.first)), 'free past stealAfterMs: the fill takes one')
+    assert.ok(late.some(r => r.purpose === 'fill' && theirs.includes(r.first)), 'free past stealAfterMs (and its jitter): the fill takes one')
+    // an orphan goes before our own free blocks
+    const mixed = table(64)
+    const ours = [...Array(64).keys()].find(i => ownerOf(everyone, i) === 'me')!
+    const orphanRuns = planOrigin(input(mixed, { members, now: 60_000, nextSince: 60_000, freeFor: (i) => i === theirs[3] ? 7_000 : 100 }))
+    assert.deepEqual(orphanRuns.filter(r => r.purpose === 'fill').map(r => r.first), [theirs[3]], `the orphan first, not our block ${ours}`)
   })
 
   it('never fetches a block another visitor announced fetching, until that announcement is older than the trust', () => {
@@ -144,16 +150,16 @@ describe('origin planner', () => {
     assert.equal(planOrigin(input(blocks, { ...base, claims: claims(5_000) })).some(r => r.first === 0 && r.purpose === 'urgent'), true)
   })
 
-  it('leaves a held block to peers for a deadline, then takes it when nobody could be asked', () => {
+  it('leaves a held block to peers for two deadlines, then takes it when nobody could be asked', () => {
     const blocks = table(8)
     const held = { holders: () => 1 }
-    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_000 })), [])
-    const late = planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 }))
-    assert.deepEqual(late, [{ first: 0, last: 0, purpose: 'urgent' }], 'only the reader\'s block: the rest are held by peers')
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 2_900 })), [])
+    const late = planOrigin(input(blocks, { ...held, nextSince: 10_000 - 3_100 }))
+    assert.deepEqual(late, [{ first: 0, last: 0, purpose: 'urgent', reason: 'unasked' }], 'only the reader\'s block: the rest are held by peers')
     // an ask in flight holds it back until the reader has waited urgentAfterMs
     blocks[0]!.asks.set('peer-a', 9_000)
-    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 1_600 })), [])
-    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 6_000 })), [{ first: 0, last: 0, purpose: 'urgent' }])
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 3_100 })), [])
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 6_000 })), [{ first: 0, last: 0, purpose: 'urgent', reason: 'late' }])
   })
 
   it('a fast origin takes everything in the reader\'s order, claims or not', () => {

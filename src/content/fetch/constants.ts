@@ -61,7 +61,7 @@ export const DEFAULT_SLOW_ORIGIN_BYTES_PER_SECOND = 2 * 1_048_576
 
 /**
  * Another visitor's announced origin fetch is trusted for this many of our own origin block
- * times (at least two deadlines); past that we consider it failed and the block free again.
+ * times (at least four deadlines); past that we consider it failed and the block free again.
  */
 export const DEFAULT_CLAIM_TRUST_ORIGIN_BLOCKS = 3
 
@@ -73,8 +73,13 @@ export const DEFAULT_CLAIM_TRUST_ORIGIN_BLOCKS = 3
  */
 export const DEFAULT_DISCOVERY_MS = 2_000
 
-/** A node that is still not up this long after the download began no longer holds the download back. */
-export const DEFAULT_STARTUP_GRACE_MS = 6_000
+/**
+ * A node that is still not up this long after the download began no longer holds the download
+ * back (one that cannot reach any relay releases it at once). Long: in a crowd on a busy
+ * machine a node takes several seconds to start, and a download that went on alone meanwhile
+ * would take the whole file for its own and fetch blocks the others fetch too.
+ */
+export const DEFAULT_STARTUP_GRACE_MS = 20_000
 
 /** Origin failures (network, HTTP) of one block before the download gives up on the origin. */
 export const DEFAULT_ORIGIN_ATTEMPTS = 3

@@ -51,6 +51,8 @@ export interface FileDownloadComponents {
   ready(): boolean
   /** True while the swarm holds its node back because the origin looks fast: keep to the origin. */
   nodeHeld?(): boolean
+  /** True when the node cannot reach anyone (every relay failed): then there is nobody to wait for. */
+  isolated?(): boolean
   /** Peers we can ask now: a direct link and not banned. */
   askable(): PeerId[]
   /** Peer ids of the other visitors we hold a direct link with (relays excluded). */
@@ -113,6 +115,8 @@ export interface DownloadCounters {
   /** Origin requests by purpose, and the blocks they were for. */
   originRuns: { urgent: number, fill: number, fast: number }
   originBlocks: { urgent: number, fill: number, fast: number }
+  /** Why the reader's blocks went to the origin: its first, ours, free too long, no linked holder, waited too long. */
+  urgentReasons: { first: number, ours: number, free: number, unasked: number, late: number }
   /** Peer asks made, answered with the block, answered "don't have", given up (stalled peer). */
   asks: number
   delivered: number
@@ -201,6 +205,7 @@ export class FileDownload {
   readonly counters: DownloadCounters = {
     originRuns: { urgent: 0, fill: 0, fast: 0 },
     originBlocks: { urgent: 0, fill: 0, fast: 0 },
+    urgentReasons: { first: 0, ours: 0, free: 0, unasked: 0, late: 0 },
     asks: 0,
     delivered: 0,
     dontHave: 0,
@@ -442,7 +447,8 @@ export class FileDownload {
     // only the first block. Other newcomers answer first, and one holding its own first block
     // says nothing of those who hold the rest: only a holder of everything we lack, or the
     // time to hear everyone, ends it
-    this.settled ||= this.rate.fast(now) || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) || now - this.createdAt >= this.o.startupGraceMs ||
+    this.settled ||= this.rate.fast(now) || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) ||
+      now - this.createdAt >= this.o.startupGraceMs || (this.c.isolated?.() ?? false) ||
       (this.readyAt != null && now - this.readyAt >= this.o.discoveryMs)
     for (const [key, until] of this.snubbed) if (now >= until) this.snubbed.delete(key)
     const holders = new Int32Array(blocks.length + 1)
@@ -559,7 +565,9 @@ export class FileDownload {
         // wrong about it then takes little from the origin that peers hold
         maxRunBytes: fast || (quick && (this.c.nodeHeld?.() ?? false)) ? this.o.fastOriginMaxRunBytes : this.o.originMaxRunBytes,
         urgentAfterMs: this.o.deadlineMs * this.o.urgentOriginAfterDeadlines,
-        claimTrustMs: Math.max(2 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
+        // before we have timed an origin block ourselves, a crowd's share of a saturated origin
+        // can take several seconds a block: four deadlines at least
+        claimTrustMs: Math.max(4 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
         attempts: this.o.originAttempts,
         stealAfterMs: Math.max(2 * this.o.deadlineMs, 2 * blockMs)
       },
@@ -750,6 +758,7 @@ export class FileDownload {
     this.runs.add(run)
     this.counters.originRuns[plan.purpose]++
     this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
+    if (plan.reason != null) this.counters.urgentReasons[plan.reason]++
     log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond(this.now()) ?? -1))
     this.announce(true)
     const signal = AbortSignal.any([this.controller.signal, run.ac.signal])

@@ -5,14 +5,15 @@
  * The origin is one scarce source the whole swarm shares, so every block should leave it about
  * once. While it is slow (a crowd shares it), a visitor fetches from it:
  * - **fill**: one request at a time for a block nobody holds and nobody else announced fetching
- *   — its own blocks first (rendezvous-hashed over the visitors downloading the file, lowest
- *   first since readers go in order), else a random free block that has stayed free for
- *   `stealAfterMs` (its owner is gone or far behind: the origin must not idle while work is
- *   left, but a block its owner is about to start is not worth a second copy);
+ *   — first one that has stayed free for `stealAfterMs` (and a jitter per visitor and block):
+ *   its owner is gone, or visitors see the crowd differently and none takes it for theirs;
+ *   then its own blocks (rendezvous-hashed over the visitors downloading the file, lowest
+ *   first since readers go in order); alone, a random free block;
  * - **urgent**: the reader's next block, when no peer can bring it — nobody holds it and it is
  *   ours or nobody's, or it has stayed free a deadline (plus a jitter of up to one more per
  *   visitor and block, so that readers waiting for the same block do not all take it at once),
- *   or nobody delivered it within a deadline, or the reader has waited
+ *   or no linked peer could be asked for it for two deadlines (a dial takes seconds on a busy
+ *   machine), or the reader has waited
  *   `urgentAfterMs` — but never a block another visitor announced fetching, unless that
  *   announcement is older than `claimTrustMs` (that visitor missed its deadline).
  * While the origin is fast, peers are not worth their cost: it fetches everything in the
@@ -76,11 +77,15 @@ export interface OriginPlanInput {
 
 export type OriginRunPurpose = 'urgent' | 'fill' | 'fast'
 
+/** Why the reader's block went to the origin (for stats and tuning). */
+export type UrgentReason = 'first' | 'ours' | 'free' | 'unasked' | 'late'
+
 export interface OriginRun {
   first: number
   /** Inclusive. */
   last: number
   purpose: OriginRunPurpose
+  reason?: UrgentReason
 }
 
 /** 0..1, the same for a visitor and block on every call, different across visitors. */
@@ -148,7 +153,7 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
       const limit = origin.fetched < 2 ? first.size : config.maxRunBytes
       const last = extend(first.index, b => b.asks.size === 0 && !claimedByOthers(b.index), limit)
       taken.add(first.index)
-      runs.push({ first: first.index, last, purpose: 'urgent' })
+      runs.push({ first: first.index, last, purpose: 'urgent', reason: 'first' })
     }
     return runs
   }
@@ -159,36 +164,49 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     const waited = now - input.nextSince
     const claimed = claimedByOthers(r.index)
     const free = !covered(r.index)
-    const go = !claimed && (
-      (free && mine(r.index)) ||
-      (free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))) ||
-      (!free && r.asks.size === 0 && waited >= config.deadlineMs) ||
-      waited >= config.urgentAfterMs
-    )
-    if (go) {
-      runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'urgent' })
+    const reason: UrgentReason | undefined = claimed
+      ? undefined
+      : free && mine(r.index)
+        ? 'ours'
+        : free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))
+          ? 'free'
+          : !free && r.asks.size === 0 && waited >= 2 * config.deadlineMs
+            ? 'unasked'
+            : waited >= config.urgentAfterMs ? 'late' : undefined
+    if (reason != null) {
+      runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'urgent', reason })
       inflight++
     }
   }
 
-  // one fill request: our own free blocks first, else someone's free block nobody started
+  // one fill request: a block left free too long first (its owner is gone, or visitors see
+  // the crowd differently and none thinks it theirs: someone must take it), then our own
+  // free blocks, lowest first; alone, a free block at random
   if (origin.fillInflight === 0 && inflight < config.concurrency) {
     const free: number[] = []
     let own: number | undefined
+    let orphan: number | undefined
+    let orphanFor = 0
     for (let i = input.next; i < input.end; i++) {
       const b = blocks[i]
       if (!usable(b) || b.asks.size > 0 || covered(i)) continue
-      if (input.members.length > 0 && mine(i)) { own = i; break }
-      if (input.members.length === 0 || input.freeFor(i) >= config.stealAfterMs) free.push(i)
+      if (input.members.length === 0) { free.push(i); continue }
+      const freeFor = input.freeFor(i)
+      if (!mine(i) && freeFor >= config.stealAfterMs * (1 + jitter(input.self, i)) && freeFor > orphanFor) {
+        orphan = i
+        orphanFor = freeFor
+      }
+      if (own == null && mine(i)) own = i
     }
-    if (own != null) {
+    if (orphan != null) {
+      runs.push({ first: orphan, last: extend(orphan, () => false, 0), purpose: 'fill' })
+    } else if (own != null) {
       runs.push({ first: own, last: extend(own, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'fill' })
     } else if (free.length > 0) {
-      // alone, a random start (others may be starting this very moment); with others, one block
+      // alone: one block at a random start (others may be starting this very moment, and a
+      // long run of ours would be their blocks too)
       const pick = free[Math.floor(input.random() * free.length)]!
-      const last = input.members.length === 0
-        ? extend(pick, b => !covered(b.index) && b.asks.size === 0, config.maxRunBytes)
-        : extend(pick, () => false, 0)
+      const last = extend(pick, () => false, 0)
       runs.push({ first: pick, last, purpose: 'fill' })
     }
   }
