@@ -9,7 +9,8 @@
  * the site's asset requests to it, and stops the node when the tab goes away. `data-` attributes:
  * `manifest` (default /swarmsite.json), `bootstrap` (relay multiaddrs, space separated; required),
  * `service-worker` (default /swarmsite-sw.js; "off" for none), `deadline-ms`, `upload-max`
- * (bytes/s), `save-data` ("on" forces no upload), `ice-servers` (JSON). Apps that bundle
+ * (bytes/s), `save-data` ("on" forces no upload), `ice-servers` (JSON), `prefer-peers` ("on": peers
+ * first even when the origin is fast, the origin only as the fallback). Apps that bundle
  * the library call `startSite({ … })` instead. Elements written with `data-swarmsite-src`
  * instead of `src` wait until the swarm can serve them (first visit: until the worker controls
  * the page), or `DEFAULT_DEFERRED_SRC_TIMEOUT_MS` at most.

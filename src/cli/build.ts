@@ -25,6 +25,8 @@ Chunks every file of <dir> into IPFS UnixFS blocks and writes the site manifest.
                        (repeatable; /dns4/<name>/tcp/443/wss/p2p/… in production)
   --deadline-ms <n>    the injected tag's peer deadline per block before the origin is asked
   --ice-servers <json> the injected tag's WebRTC ICE servers, e.g. '[{"urls":"stun:stun.example.org"}]'
+  --prefer-peers       the injected tag asks peers first even when the origin is fast (the
+                       origin only as the fallback: fewer origin bytes, maybe slower pages)
   --no-scripts         don't write ${DROP_IN_FILES.join(', ')} (and the core's chunks) into <dir>
   --json               print the summary as one JSON line
   -h, --help           show this help
@@ -54,6 +56,7 @@ export async function buildCommand (argv: string[]): Promise<number> {
       relay: { type: 'string', multiple: true },
       'deadline-ms': { type: 'string' },
       'ice-servers': { type: 'string' },
+      'prefer-peers': { type: 'boolean' },
       'no-scripts': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
@@ -83,12 +86,13 @@ export async function buildCommand (argv: string[]): Promise<number> {
 
   const inject = values.inject ?? []
   const relays = values.relay ?? []
-  if (inject.length === 0 && (relays.length > 0 || values['deadline-ms'] != null || values['ice-servers'] != null)) throw new UsageError('--relay, --deadline-ms and --ice-servers set the injected tag: they need --inject <page>')
+  if (inject.length === 0 && (relays.length > 0 || values['deadline-ms'] != null || values['ice-servers'] != null || values['prefer-peers'] === true)) throw new UsageError('--relay, --deadline-ms, --ice-servers and --prefer-peers set the injected tag: they need --inject <page>')
   let tag: DropInTagInit | undefined
   if (inject.length > 0) {
     if (relays.length === 0) throw new UsageError('--inject needs --relay <multiaddr>: the relay the pages bootstrap from')
     tag = { bootstrap: relays }
     if (values['deadline-ms'] != null) tag.deadlineMs = Number(values['deadline-ms'])
+    if (values['prefer-peers'] === true) tag.preferPeers = true
     if (values['ice-servers'] != null) {
       try { tag.iceServers = JSON.parse(values['ice-servers']) } catch { throw new UsageError(`--ice-servers must be JSON, got ${JSON.stringify(values['ice-servers'])}`) }
     }

@@ -19,6 +19,12 @@ export interface DropInTagInit {
   iceServers?: RTCIceServer[]
   /** Upload cap in bytes per second (`data-upload-max`). */
   uploadMaxBytesPerSecond?: number
+  /**
+   * Peers first even when the origin is fast (`data-prefer-peers="on"`): the origin is only the
+   * fallback for blocks no peer delivers in time. For a site that pays for every origin byte
+   * more than for its visitors' time; by default a fast origin is used as it is.
+   */
+  preferPeers?: boolean
 }
 
 export const DEFAULT_DROP_IN_SRC = `/${DROP_IN_FILES[0]}`
@@ -37,6 +43,7 @@ export function dropInTag (init: DropInTagInit): string {
   if (init.deadlineMs != null) attributes.push(['data-deadline-ms', String(init.deadlineMs)])
   if (init.iceServers != null) attributes.push(['data-ice-servers', JSON.stringify(init.iceServers)])
   if (init.uploadMaxBytesPerSecond != null) attributes.push(['data-upload-max', String(init.uploadMaxBytesPerSecond)])
+  if (init.preferPeers === true) attributes.push(['data-prefer-peers', 'on'])
   return `<script type="module" ${attributes.map(([k, v]) => `${k}="${attribute(v)}"`).join(' ')} ${MARK}></script>`
 }
 

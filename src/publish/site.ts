@@ -55,6 +55,9 @@ export function checkTagInit (tag: DropInTagInit, option = 'relay'): void {
   if (tag.iceServers != null && (!Array.isArray(tag.iceServers) || tag.iceServers.some(s => s == null || typeof s !== 'object' || s.urls == null))) {
     throw new InvalidPublishOptionsError(`iceServers must be an array of { urls } objects, got ${JSON.stringify(tag.iceServers)}`)
   }
+  if (tag.preferPeers != null && typeof tag.preferPeers !== 'boolean') {
+    throw new InvalidPublishOptionsError(`preferPeers must be true or false, got ${JSON.stringify(tag.preferPeers)}`)
+  }
 }
 
 /** Checks the site-level settings; throws InvalidPublishOptionsError quoting the bad value. */

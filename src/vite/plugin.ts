@@ -38,11 +38,13 @@ export interface SwarmsiteViteOptions {
   iceServers?: RTCIceServer[]
   /** Upload cap per visitor, bytes per second (the tag's `data-upload-max`). */
   uploadMaxBytesPerSecond?: number
+  /** Peers first even when the origin is fast (the tag's `data-prefer-peers`); default false. */
+  preferPeers?: boolean
   /** Called with what was written (the CLI prints it; the plugin logs one line). */
   onPublished?(site: PublishedSite): void
 }
 
-const KNOWN = new Set(['origin', 'relay', 'profile', 'pages', 'deadlineMs', 'iceServers', 'uploadMaxBytesPerSecond', 'onPublished'])
+const KNOWN = new Set(['origin', 'relay', 'profile', 'pages', 'deadlineMs', 'iceServers', 'uploadMaxBytesPerSecond', 'preferPeers', 'onPublished'])
 
 /** The checked tag settings; throws InvalidPublishOptionsError for anything wrong or unknown. */
 export function checkOptions (options: SwarmsiteViteOptions): { tag: DropInTagInit, pages: string[] } {
@@ -57,6 +59,7 @@ export function checkOptions (options: SwarmsiteViteOptions): { tag: DropInTagIn
   const tag: DropInTagInit = { bootstrap: relays }
   if (options.deadlineMs != null) tag.deadlineMs = options.deadlineMs
   if (options.iceServers != null) tag.iceServers = options.iceServers
+  if (options.preferPeers != null) tag.preferPeers = options.preferPeers
   if (options.uploadMaxBytesPerSecond != null) {
     if (!Number.isSafeInteger(options.uploadMaxBytesPerSecond) || options.uploadMaxBytesPerSecond < 0) {
       throw new InvalidPublishOptionsError(`uploadMaxBytesPerSecond must be a whole number of bytes per second, got ${JSON.stringify(options.uploadMaxBytesPerSecond)}`)

@@ -33,8 +33,11 @@ describe('congestionProbe', () => {
     const probe = congestionProbe(FAST)({ ping, budget })
     probe.start()
     await waitFor('the baseline ping', () => probe.stats().samples === 1)
+    // a ping dropped because the event loop lagged (a loaded machine) is retried: count from the sample
+    const atBaseline = calls.length
+    assert.equal(atBaseline, 1 + probe.stats().busy + probe.stats().failures)
     await delay(200)
-    assert.equal(calls.length, 1, 'idle: no more pings')
+    assert.equal(calls.length, atBaseline, 'idle: no more pings')
     assert.equal(budget.congestion()!.samples, 1)
     assert.equal(budget.congestion()!.baseDelayMs, 12)
     assert.equal(probe.stats().active, false)

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { InjectError } from '../../src/publish/errors.ts'
+import { InjectError, InvalidPublishOptionsError } from '../../src/publish/errors.ts'
 import { dropInTag, injectDropIn } from '../../src/publish/inject.ts'
+import { checkTagInit } from '../../src/publish/site.ts'
 
 const RELAY = '/dns4/relay.example.org/tcp/443/wss/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
 const TAG = `<script type="module" src="/swarmsite.js" data-bootstrap="${RELAY}" data-swarmsite></script>`
@@ -27,9 +28,14 @@ describe('injectDropIn', () => {
   })
 
   it('escapes attribute values and writes every setting', () => {
-    const tag = dropInTag({ bootstrap: [RELAY, RELAY], manifest: '/a "b".json', deadlineMs: 8000, iceServers: [{ urls: 'stun:stun.example.org' }], uploadMaxBytesPerSecond: 1024 })
+    const tag = dropInTag({ bootstrap: [RELAY, RELAY], manifest: '/a "b".json', deadlineMs: 8000, iceServers: [{ urls: 'stun:stun.example.org' }], uploadMaxBytesPerSecond: 1024, preferPeers: true })
     assert.equal(tag, `<script type="module" src="/swarmsite.js" data-bootstrap="${RELAY} ${RELAY}" data-manifest="/a &quot;b&quot;.json" data-deadline-ms="8000" ` +
-      'data-ice-servers="[{&quot;urls&quot;:&quot;stun:stun.example.org&quot;}]" data-upload-max="1024" data-swarmsite></script>')
+      'data-ice-servers="[{&quot;urls&quot;:&quot;stun:stun.example.org&quot;}]" data-upload-max="1024" data-prefer-peers="on" data-swarmsite></script>')
+    assert.doesNotMatch(dropInTag({ bootstrap: [RELAY], preferPeers: false }), /prefer-peers/)
+  })
+
+  it('checks preferPeers is a boolean', () => {
+    assert.throws(() => checkTagInit({ bootstrap: [RELAY], preferPeers: 'yes' as any }), (err: Error) => err instanceof InvalidPublishOptionsError && /preferPeers must be true or false, got "yes"/.test(err.message))
   })
 
   it('refuses text that is not a page, naming it', () => {
