@@ -42,7 +42,7 @@ function input (blocks: TableBlock[], over: Partial<OriginPlanInput> = {}): Orig
     freeFor: () => 0,
     discovering: false,
     origin: { fetched: 0, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false },
-    config: { deadlineMs: 1500, concurrency: 2, maxRunBytes: 4 * BLOCK, urgentAfterMs: 6000, claimTrustMs: 4500, attempts: 3, stealAfterMs: 3000 },
+    config: { deadlineMs: 1500, concurrency: 2, maxRunBytes: 4 * BLOCK, urgentAfterMs: 6000, claimTrustMs: 4500, attempts: 3, stealAfterMs: 3000, blockMs: 100 },
     random: prng(1),
     ...over
   }
@@ -102,11 +102,39 @@ describe('origin planner', () => {
     const late = planOrigin(input(blocks, { ...base, freeFor: () => 6_100 }))
     assert.ok(late.some(r => r.purpose === 'urgent' && r.first === next), 'free past two deadlines: the reader takes it')
     assert.ok(late.some(r => r.purpose === 'fill' && theirs.includes(r.first)), 'free past stealAfterMs (and its jitter): the fill takes one')
-    // an orphan goes before our own free blocks
+    // our own free blocks go before an orphan
     const mixed = table(64)
     const ours = [...Array(64).keys()].find(i => ownerOf(everyone, i) === 'me')!
-    const orphanRuns = planOrigin(input(mixed, { members, now: 60_000, nextSince: 60_000, freeFor: (i) => i === theirs[3] ? 7_000 : 100 }))
-    assert.deepEqual(orphanRuns.filter(r => r.purpose === 'fill').map(r => r.first), [theirs[3]], `the orphan first, not our block ${ours}`)
+    const ownFirst = planOrigin(input(mixed, { members, now: 60_000, nextSince: 60_000, freeFor: (i) => i === theirs[3] ? 7_000 : 100 }))
+    assert.deepEqual(ownFirst.filter(r => r.purpose === 'fill').map(r => r.fillReason), ['own'])
+    const ownFill = ownFirst.find(r => r.purpose === 'fill')!.first
+    assert.equal(ownerOf(everyone, ownFill), 'me', `our own free block (the first, ${ours}, may be the reader's), not the orphan`)
+  })
+
+  it('with none of its own free, takes an orphan at random once its owner had time for its whole share', () => {
+    const members = ['peer-a', 'peer-b', 'peer-c']
+    const everyone = ['me', ...members]
+    const theirs = [...Array(64).keys()].filter(i => ownerOf(everyone, i) !== 'me')
+    const blocks = table(64)
+    const held = (i: number): number => theirs.includes(i) ? 0 : 1
+    // 48 or so free blocks over 4 visitors: 12 each, at 100 ms a block their owners need ~1.3 s
+    // (the bar, before each visitor's jitter of up to as much again); stealAfterMs 3 s is more
+    const base = { members, holders: held, next: 0, now: 60_000, nextSince: 60_000 }
+    assert.deepEqual(planOrigin(input(blocks, { ...base, freeFor: () => 2_900 })).filter(r => r.purpose === 'fill'), [], 'below stealAfterMs: left to the owners')
+    const bar = Math.max(3_000, (Math.ceil(theirs.length / 4) + 1) * 2_000)
+    const slowOrigin = (freeFor: number): OriginRun[] => planOrigin(input(blocks, { ...base, freeFor: () => freeFor, config: { ...input(blocks).config, blockMs: 2_000 } })).filter(r => r.purpose === 'fill')
+    assert.deepEqual(slowOrigin(bar - 1), [], 'a slow origin: owners need longer for their share, the bar rises with it')
+    const picks = new Set<number>()
+    for (let seed = 1; seed <= 20; seed++) {
+      const fill = planOrigin(input(blocks, { ...base, freeFor: () => 7_000, random: prng(seed) })).filter(r => r.purpose === 'fill')
+      assert.equal(fill.length, 1)
+      assert.equal(fill[0]!.fillReason, 'orphan')
+      assert.ok(theirs.includes(fill[0]!.first))
+      assert.equal(fill[0]!.last, fill[0]!.first, 'one block, not a run of someone else\'s')
+      picks.add(fill[0]!.first)
+    }
+    assert.ok(picks.size > 5, `different visitors pick different orphans (${picks.size} of 20 picks distinct)`)
+    assert.equal(slowOrigin(2 * bar + 1).length, 1, 'past the bar and any jitter: taken')
   })
 
   it('never fetches a block another visitor announced fetching, until that announcement is older than the trust', () => {

@@ -14,6 +14,12 @@ export const DEFAULT_BLOCK_DEADLINE_MS = 1_500
  */
 export const DEFAULT_FILL_PATIENCE_DEADLINES = 8
 
+/**
+ * Planning passes of a download at most this often. Each reads every visitor's summary and
+ * every block; a crowd sends events by the hundred a second. A block takes hundreds of ms.
+ */
+export const DEFAULT_PASS_INTERVAL_MS = 25
+
 /** Blocks asked of one peer at once (pipelining depth). */
 export const DEFAULT_MAX_INFLIGHT_PER_PEER = 3
 

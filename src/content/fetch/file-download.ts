@@ -108,6 +108,8 @@ export interface FileDownloadInit {
   discoveryMs?: number
   startupGraceMs?: number
   fillPatienceDeadlines?: number
+  /** Planning passes at most this often, ms (events between two are handled by the second). */
+  passIntervalMs?: number
 }
 
 /** What the scheduler did, for `stats()`: how blocks were sought, not only where they came from. */
@@ -117,6 +119,8 @@ export interface DownloadCounters {
   originBlocks: { urgent: number, fill: number, fast: number }
   /** Why the reader's blocks went to the origin: its first, ours, free too long, no linked holder, waited too long. */
   urgentReasons: { first: number, ours: number, free: number, unasked: number, late: number }
+  /** Which free blocks the fill took: left free too long (orphan), ours, any (alone). */
+  fillReasons: { orphan: number, own: number, alone: number }
   /** Peer asks made, answered with the block, answered "don't have", given up (stalled peer). */
   asks: number
   delivered: number
@@ -189,6 +193,9 @@ export class FileDownload {
   private end = 0
   private fatal: Error | undefined
   private passQueued = false
+  private passTimer: ReturnType<typeof setTimeout> | undefined
+  /** When the last pass ran (performance.now(): the throttle is about CPU, not the download's clock). */
+  private lastPassAt = -Infinity
   private timer: ReturnType<typeof setTimeout> | undefined
   private discovery: 'no' | 'running' | 'done' = 'no'
   private announced = false
@@ -206,6 +213,7 @@ export class FileDownload {
     originRuns: { urgent: 0, fill: 0, fast: 0 },
     originBlocks: { urgent: 0, fill: 0, fast: 0 },
     urgentReasons: { first: 0, ours: 0, free: 0, unasked: 0, late: 0 },
+    fillReasons: { orphan: 0, own: 0, alone: 0 },
     asks: 0,
     delivered: 0,
     dontHave: 0,
@@ -239,7 +247,8 @@ export class FileDownload {
       memoryAheadBytes: init.memoryAheadBytes ?? defaults.DEFAULT_MEMORY_AHEAD_BYTES,
       discoveryMs: init.discoveryMs ?? defaults.DEFAULT_DISCOVERY_MS,
       startupGraceMs: init.startupGraceMs ?? defaults.DEFAULT_STARTUP_GRACE_MS,
-      fillPatienceDeadlines: init.fillPatienceDeadlines ?? defaults.DEFAULT_FILL_PATIENCE_DEADLINES
+      fillPatienceDeadlines: init.fillPatienceDeadlines ?? defaults.DEFAULT_FILL_PATIENCE_DEADLINES,
+      passIntervalMs: init.passIntervalMs ?? defaults.DEFAULT_PASS_INTERVAL_MS
     }
     this.now = components.now ?? (() => performance.now())
     this.random = components.random ?? Math.random
@@ -394,6 +403,7 @@ export class FileDownload {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.timer)
+    clearTimeout(this.passTimer)
     this.unsubscribe()
     this.controller.abort()
     for (const b of this.table.blocks) b.data = undefined
@@ -404,19 +414,29 @@ export class FileDownload {
   // ---------------------------------------------------------------------------------------
   // the loop
 
-  /** A planning pass soon (coalesces the bursts of events a busy swarm makes). */
+  /**
+   * A planning pass soon: at once after a quiet spell, else `passIntervalMs` after the last one.
+   * A crowd makes events by the hundred a second (summaries, HAVEs, block chunks), and a pass
+   * per event was a tenth of a busy page's CPU; a block takes far longer than the interval.
+   */
   private schedule (): void {
     if (this.passQueued || this.closed) return
     this.passQueued = true
-    queueMicrotask(() => {
+    const run = (): void => {
       this.passQueued = false
+      this.passTimer = undefined
+      if (this.closed) return
+      this.lastPassAt = performance.now()
       try {
         this.pass()
       } catch (err: any) {
         log.error('planning %s failed: %s', this.file.path, err?.stack ?? err)
         this.fail(err)
       }
-    })
+    }
+    const wait = this.lastPassAt + this.o.passIntervalMs - performance.now()
+    if (wait <= 0) queueMicrotask(run)
+    else this.passTimer = setTimeout(run, wait)
   }
 
   private fail (err: Error): void {
@@ -569,7 +589,8 @@ export class FileDownload {
         // can take several seconds a block: four deadlines at least
         claimTrustMs: Math.max(4 * this.o.deadlineMs, this.o.claimTrustOriginBlocks * blockMs),
         attempts: this.o.originAttempts,
-        stealAfterMs: Math.max(2 * this.o.deadlineMs, 2 * blockMs)
+        stealAfterMs: Math.max(2 * this.o.deadlineMs, 2 * blockMs),
+        blockMs
       },
       random: this.random
     })
@@ -759,6 +780,7 @@ export class FileDownload {
     this.counters.originRuns[plan.purpose]++
     this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
     if (plan.reason != null) this.counters.urgentReasons[plan.reason]++
+    if (plan.fillReason != null) this.counters.fillReasons[plan.fillReason]++
     log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond(this.now()) ?? -1))
     this.announce(true)
     const signal = AbortSignal.any([this.controller.signal, run.ac.signal])

@@ -5,10 +5,11 @@
  * The origin is one scarce source the whole swarm shares, so every block should leave it about
  * once. While it is slow (a crowd shares it), a visitor fetches from it:
  * - **fill**: one request at a time for a block nobody holds and nobody else announced fetching
- *   — first one that has stayed free for `stealAfterMs` (and a jitter per visitor and block):
- *   its owner is gone, or visitors see the crowd differently and none takes it for theirs;
- *   then its own blocks (rendezvous-hashed over the visitors downloading the file, lowest
- *   first since readers go in order); alone, a random free block;
+ *   — its own blocks first (rendezvous-hashed over the visitors downloading the file, lowest
+ *   first since readers go in order); when none of its own is free, one at random among those
+ *   that stayed free long enough for their owner to have fetched its whole share one block at a
+ *   time (and a jitter per visitor and block): their owner is gone, or visitors see the crowd
+ *   differently and none takes it for theirs; alone, a random free block;
  * - **urgent**: the reader's next block, when no peer can bring it — nobody holds it and it is
  *   ours or nobody's, or it has stayed free a deadline (plus a jitter of up to one more per
  *   visitor and block, so that readers waiting for the same block do not all take it at once),
@@ -33,8 +34,13 @@ export interface OriginPlanConfig {
   claimTrustMs: number
   /** Origin failures of one block before it is never asked again. */
   attempts: number
-  /** Someone else's free block is taken by the fill once it has been free this long. */
+  /**
+   * Someone else's free block is taken by the fill once it has been free this long, and at
+   * least as long as its owner needs for its share of the free blocks at `blockMs` each.
+   */
   stealAfterMs: number
+  /** How long one block takes from the origin here (its share of the origin's rate), ms. */
+  blockMs: number
 }
 
 export interface OriginPlanInput {
@@ -80,12 +86,16 @@ export type OriginRunPurpose = 'urgent' | 'fill' | 'fast'
 /** Why the reader's block went to the origin (for stats and tuning). */
 export type UrgentReason = 'first' | 'ours' | 'free' | 'unasked' | 'late'
 
+/** Which free block the fill took. */
+export type FillReason = 'orphan' | 'own' | 'alone'
+
 export interface OriginRun {
   first: number
   /** Inclusive. */
   last: number
   purpose: OriginRunPurpose
   reason?: UrgentReason
+  fillReason?: FillReason
 }
 
 /** 0..1, the same for a visitor and block on every call, different across visitors. */
@@ -179,35 +189,32 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     }
   }
 
-  // one fill request: a block left free too long first (its owner is gone, or visitors see
-  // the crowd differently and none thinks it theirs: someone must take it), then our own
-  // free blocks, lowest first; alone, a free block at random
+  // one fill request: our own free blocks first, lowest first; then (none of ours free) a block
+  // left free too long, at random among them: in a crowd all blocks start free at once, and
+  // "the oldest" would be the same block for everyone. Alone, a free block at random
   if (origin.fillInflight === 0 && inflight < config.concurrency) {
     const free: number[] = []
-    let own: number | undefined
-    let orphan: number | undefined
-    let orphanFor = 0
     for (let i = input.next; i < input.end; i++) {
       const b = blocks[i]
-      if (!usable(b) || b.asks.size > 0 || covered(i)) continue
-      if (input.members.length === 0) { free.push(i); continue }
-      const freeFor = input.freeFor(i)
-      if (!mine(i) && freeFor >= config.stealAfterMs * (1 + jitter(input.self, i)) && freeFor > orphanFor) {
-        orphan = i
-        orphanFor = freeFor
-      }
-      if (own == null && mine(i)) own = i
+      if (usable(b) && b.asks.size === 0 && !covered(i)) free.push(i)
     }
-    if (orphan != null) {
-      runs.push({ first: orphan, last: extend(orphan, () => false, 0), purpose: 'fill' })
+    const own = input.members.length === 0 ? undefined : free.find(mine)
+    if (input.members.length === 0) {
+      if (free.length > 0) {
+        // alone: one block at a random start (others may be starting this very moment, and a
+        // long run of ours would be their blocks too)
+        const pick = free[Math.floor(input.random() * free.length)]!
+        runs.push({ first: pick, last: extend(pick, () => false, 0), purpose: 'fill', fillReason: 'alone' })
+      }
     } else if (own != null) {
-      runs.push({ first: own, last: extend(own, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'fill' })
-    } else if (free.length > 0) {
-      // alone: one block at a random start (others may be starting this very moment, and a
-      // long run of ours would be their blocks too)
-      const pick = free[Math.floor(input.random() * free.length)]!
-      const last = extend(pick, () => false, 0)
-      runs.push({ first: pick, last, purpose: 'fill' })
+      runs.push({ first: own, last: extend(own, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'fill', fillReason: 'own' })
+    } else {
+      const stealAfter = Math.max(config.stealAfterMs, (Math.ceil(free.length / everyone.length) + 1) * config.blockMs)
+      const orphans = free.filter(i => input.freeFor(i) >= stealAfter * (1 + jitter(input.self, i)))
+      if (orphans.length > 0) {
+        const pick = orphans[Math.floor(input.random() * orphans.length)]!
+        runs.push({ first: pick, last: extend(pick, () => false, 0), purpose: 'fill', fillReason: 'orphan' })
+      }
     }
   }
   return runs
