@@ -1,5 +1,6 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { RelayConfigError } from './errors.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -23,8 +24,15 @@ async function loadOrCreate (path: string, mayRetry: boolean): Promise<{ key: Pr
     const key = await generateKeyPair('Ed25519')
     try {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-      // 'wx': never overwrite a key another process wrote meanwhile
-      await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+      // written whole beside it, then linked into place: a process starting at the same moment
+      // reads either no key or all of it, and link never overwrites a key written meanwhile
+      const partial = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`)
+      await writeFile(partial, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+      try {
+        await link(partial, path)
+      } finally {
+        await unlink(partial).catch(() => {})
+      }
     } catch (err: any) {
       // EEXIST: another process created it meanwhile, so read that one; only once, since a
       // dangling symlink also gives ENOENT on read and EEXIST on create, forever

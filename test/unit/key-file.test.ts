@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict'
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
 import { tmpdir } from 'node:os'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreateKey } from '../../relay/key-file.ts'
+
+const execFileAsync = promisify(execFile)
 
 const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777
 
@@ -27,6 +31,24 @@ describe('loadOrCreateKey', { timeout: 10_000 }, () => {
 
   after(async () => {
     await rm(dir, { recursive: true, force: true })
+  })
+
+  it('processes starting at once with a new key file: one creates it, all load that same whole key', { timeout: 60_000 }, async () => {
+    const path = join(dir, 'together.key')
+    const script = `import { loadOrCreateKey } from ${JSON.stringify(new URL('../../relay/key-file.ts', import.meta.url).href)}
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+const { key, created } = await loadOrCreateKey(process.argv[1])
+console.log(JSON.stringify({ id: peerIdFromPrivateKey(key).toString(), created }))`
+    const results = await Promise.all(Array.from({ length: 8 }, async () => {
+      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script, path], { timeout: 30_000, cwd: process.cwd() })
+      return JSON.parse(stdout.trim()) as { id: string, created: boolean }
+    }))
+    assert.equal(results.filter(r => r.created).length, 1, 'exactly one created it')
+    const ids = new Set(results.map(r => r.id))
+    assert.equal(ids.size, 1, 'everyone has the identity on disk')
+    assert.equal(peerIdFromPrivateKey((await loadOrCreateKey(path)).key).toString(), results[0]!.id)
+    assert.equal(await mode(path), 0o600)
+    assert.deepEqual((await readdir(dir)).filter(f => f.includes('together') && f !== 'together.key'), [], 'no partial files left')
   })
 
   it('creates a key file with mode 0600 on first use, and loads the same identity after', async () => {
