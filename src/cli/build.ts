@@ -152,6 +152,9 @@ export async function buildCommand (argv: string[]): Promise<number> {
   if (tty) process.stderr.write('\r\x1b[K')
   const { manifest, skipped, scripts, injected } = published
   for (const s of skipped) process.stderr.write(`swarmsite: warning: skipped ${s.path}: ${s.message}\n`)
+  if (published.replacedSiteVersion != null && published.siteVersion < published.replacedSiteVersion) {
+    process.stderr.write(`swarmsite: warning: site version ${published.siteVersion} is lower than ${published.replacedSiteVersion}, the manifest it replaced: visitors who saw that one refuse this one as a rollback\n`)
+  }
 
   const summary = {
     manifest: out,

@@ -48,6 +48,8 @@ export interface PublishedSite {
   injected: string[]
   skipped: Array<{ path: string, message: string }>
   siteVersion: number
+  /** The `siteVersion` of the manifest this one replaced, if it had one. */
+  replacedSiteVersion?: number
   /** The signer's public key (`uCAESI…`), when signed. */
   publicKey?: string
 }
@@ -127,7 +129,8 @@ export async function publishSite (init: PublishSiteInit): Promise<PublishedSite
   }
   const dir = resolve(init.dir)
   const manifestPath = resolve(init.manifestPath ?? join(dir, DEFAULT_MANIFEST_FILE_NAME))
-  const siteVersion = init.siteVersion ?? nextSiteVersion(await previousSiteVersion(manifestPath), Date.now())
+  const replacedSiteVersion = await previousSiteVersion(manifestPath)
+  const siteVersion = init.siteVersion ?? nextSiteVersion(replacedSiteVersion, Date.now())
   const scripts = init.scripts === false ? [] : await copyBrowserFiles(dir)
   const injected: string[] = []
   for (const page of init.inject == null ? [] : await htmlPages(init.inject.pages)) {
@@ -149,5 +152,5 @@ export async function publishSite (init: PublishSiteInit): Promise<PublishedSite
   const written = init.signingKey == null ? manifest : await signManifest(manifest, init.signingKey)
   const text = JSON.stringify(written) + '\n'
   await writeFile(manifestPath, text)
-  return { manifest: written, manifestPath, manifestBytes: Buffer.byteLength(text), scripts, injected, skipped, siteVersion, ...(publicKey != null ? { publicKey } : {}) }
+  return { manifest: written, manifestPath, manifestBytes: Buffer.byteLength(text), scripts, injected, skipped, siteVersion, ...(replacedSiteVersion != null ? { replacedSiteVersion } : {}), ...(publicKey != null ? { publicKey } : {}) }
 }
