@@ -100,7 +100,7 @@ describe('manifest signatures', () => {
     ['a member added', m => { m.extra = 1 }],
     ['the signature itself (one bit)', m => {
       const bytes = base64url.decode(m.signature.value)
-      bytes[10] ^= 1
+      bytes[10] = bytes[10]! ^ 1
       m.signature.value = base64url.encode(bytes)
     }]
   ]
