@@ -4,7 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { buildManifest } from '../src/content/manifest.ts'
+import { encodeSiteKey, signManifest } from '../src/content/manifest-signature.ts'
 import { startOriginServer } from '../test/helpers/origin-server.ts'
 import { startRelayProcess } from '../test/helpers/relay-process.ts'
 import { bundleForBrowser } from './harness/bundle.ts'
@@ -23,7 +25,7 @@ const MiB = 1024 * 1024
 
 type Call = <M extends keyof SwarmTestApi>(method: M, ...args: Parameters<SwarmTestApi[M]>) => Promise<Awaited<ReturnType<SwarmTestApi[M]>>>
 
-describe('real Chromium: swarm.fetch between visitors, with IndexedDB across reloads', { timeout: 300_000 }, () => {
+describe('real Chromium: swarm.fetch between visitors, with IndexedDB across reloads; a signed manifest', { timeout: 300_000 }, () => {
   let dir: string
   let origin: OriginServer
   let relay: RelayProcess
@@ -32,6 +34,7 @@ describe('real Chromium: swarm.fetch between visitors, with IndexedDB across rel
   const asset = randomBytes(8 * MiB + 4321)
   const assetSha = createHash('sha256').update(asset).digest('hex')
   const visitors: Array<{ page: Page, call: Call }> = []
+  let publicKey: string
 
   async function visit (page: Page): Promise<Call> {
     const call: Call = async (method, ...args) =>
@@ -39,7 +42,7 @@ describe('real Chromium: swarm.fetch between visitors, with IndexedDB across rel
     await page.goto(server.url)
     await page.waitForFunction(() => window.swarmTest != null)
     if (process.env.SWARMSITE_PAGE_DEBUG != null) await call('enableLogs', process.env.SWARMSITE_PAGE_DEBUG)
-    await call('start', { bootstrap: [relay.ws], manifest: `${origin.url}swarmsite.json`, iceServers: [], dhtServerAfterMs: 300, blockDeadlineMs: 8_000 })
+    await call('start', { bootstrap: [relay.ws], manifest: `${origin.url}swarmsite.json`, publicKey, iceServers: [], dhtServerAfterMs: 300, blockDeadlineMs: 8_000 })
     await call('waitReachable', 30_000)
     return call
   }
@@ -58,8 +61,16 @@ describe('real Chromium: swarm.fetch between visitors, with IndexedDB across rel
     dir = await mkdtemp(join(tmpdir(), 'swarmsite-browser-fetch-'))
     await writeFile(join(dir, 'video.mp4'), asset)
     origin = await startOriginServer({ root: dir })
-    const { manifest } = await buildManifest(dir, { origin: origin.url })
-    await writeFile(join(dir, 'swarmsite.json'), JSON.stringify(manifest))
+    // signed (site version 2), so every visitor checks the signature in the page; beside it an
+    // older signed version and a tampered copy, as a mirror might serve them
+    const key = await generateKeyPair('Ed25519')
+    publicKey = encodeSiteKey(key.publicKey)
+    const { manifest } = await buildManifest(dir, { origin: origin.url, siteVersion: 2 })
+    await writeFile(join(dir, 'swarmsite.json'), JSON.stringify(await signManifest(manifest, key)))
+    await writeFile(join(dir, 'old.json'), JSON.stringify(await signManifest({ ...manifest, siteVersion: 1 }, key)))
+    const tampered = await signManifest(manifest, key)
+    tampered.files[0]!.contentType = 'text/html'
+    await writeFile(join(dir, 'tampered.json'), JSON.stringify(tampered))
     relay = await startRelayProcess()
     server = await serveRoutes({
       '/': { type: 'text/html', body: HTML },
@@ -110,5 +121,23 @@ describe('real Chromium: swarm.fetch between visitors, with IndexedDB across rel
     assert.equal(reloaded.stats.bytesFromOrigin, 0)
     assert.equal(origin.bytesServed('video.mp4'), 0)
     process.stdout.write(`# reload from IndexedDB: ${Math.round(reloaded.elapsedMs)} ms for ${asset.byteLength} bytes\n`)
+  })
+
+  it('with the site key, Chromium refuses a tampered manifest, and an older one after the newer — also after a reload', async () => {
+    const [first] = visitors
+    assert.ok(first != null, 'runs after the first test')
+    const tryIt = async (v: { call: Call }, name: string): Promise<unknown> => v.call('tryManifest', { bootstrap: [relay.ws], manifest: `${origin.url}${name}`, publicKey })
+    // this browser accepted version 2 (before and after its reload): version 1 is a rollback
+    assert.deepEqual(await tryIt(first, 'old.json'), { error: 'ManifestRollbackError' })
+    assert.deepEqual(await tryIt(first, 'tampered.json'), { error: 'ManifestSignatureError', reason: 'bad-signature' })
+    assert.deepEqual(await tryIt(first, 'swarmsite.json'), { siteVersion: 2 })
+    // a browser that never saw version 2 has nothing to compare with
+    const context = await chromium.newContext(server.url)
+    const fresh = await context.newPage()
+    await fresh.goto(server.url)
+    await fresh.waitForFunction(() => window.swarmTest != null)
+    const call: Call = async (method, ...args) => fresh.evaluate(async ({ method, args }) => (window.swarmTest as any)[method](...args), { method, args })
+    assert.deepEqual(await tryIt({ call }, 'old.json'), { siteVersion: 1 })
+    await fresh.close()
   })
 })

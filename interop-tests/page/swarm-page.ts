@@ -65,6 +65,15 @@ const api = {
       stats: current().stats()
     }
   },
+  /** Whether createSwarm takes this manifest (signature, rollback), without starting anything. */
+  async tryManifest (init: SwarmInit): Promise<{ siteVersion?: number, error?: string, reason?: string }> {
+    try {
+      const other = await createSwarm(init)
+      return other.manifest.siteVersion != null ? { siteVersion: other.manifest.siteVersion } : {}
+    } catch (err: any) {
+      return { error: err.name, ...(err.reason != null ? { reason: err.reason } : {}) }
+    }
+  },
   stats (): SwarmStats { return current().stats() },
   events (): Array<{ type: string, detail: string }> { return events },
   async stop (): Promise<void> { await swarm?.stop() }

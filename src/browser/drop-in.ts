@@ -10,7 +10,9 @@
  * `manifest` (default /swarmsite.json), `bootstrap` (relay multiaddrs, space separated; required),
  * `service-worker` (default /swarmsite-sw.js; "off" for none), `deadline-ms`, `upload-max`
  * (bytes/s), `save-data` ("on" forces no upload), `ice-servers` (JSON), `prefer-peers` ("on": peers
- * first even when the origin is fast, the origin only as the fallback). Apps that bundle
+ * first even when the origin is fast, the origin only as the fallback), `public-key` (the
+ * publisher's key, `swarmsite keygen` prints it: the manifest must be signed by it and not be
+ * older than one this browser saw). Apps that bundle
  * the library call `startSite({ … })` instead. Elements written with `data-swarmsite-src`
  * instead of `src` wait until the swarm can serve them (first visit: until the worker controls
  * the page), or `DEFAULT_DEFERRED_SRC_TIMEOUT_MS` at most.

@@ -43,6 +43,8 @@ export function configFromScript (script: HTMLScriptElement): SiteInit {
   const bootstrap = (data.bootstrap ?? '').split(/[\s,]+/).filter(s => s !== '')
   const init: SiteInit = { bootstrap }
   if (data.manifest != null) init.manifest = data.manifest
+  // the manifest must be signed by this key: the tag comes with the page, the manifest from anywhere
+  if (data.publicKey != null) init.publicKey = data.publicKey
   if (data.serviceWorker != null) init.serviceWorker = data.serviceWorker === 'off' ? false : data.serviceWorker
   if (data.deadlineMs != null) init.blockDeadlineMs = Number(data.deadlineMs)
   if (data.iceServers != null) init.iceServers = JSON.parse(data.iceServers)

@@ -9,8 +9,10 @@ import { PROFILE_NAMES, isProfileName } from '../content/profiles.ts'
 import { normaliseOrigin } from '../content/site-id.ts'
 import { BrowserFilesMissingError, InjectError, InvalidPublishOptionsError } from '../publish/errors.ts'
 import { checkTagInit, publishSite } from '../publish/site.ts'
+import { checkKeyOutsideSite, loadOrCreateSigningKey } from '../publish/signing-key.ts'
 import { UsageError, formatBytes } from './options.ts'
 import type { DropInTagInit } from '../publish/inject.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 export const BUILD_HELP = `Usage: swarmsite build <dir> --origin <url> [options]
 
@@ -27,6 +29,12 @@ Chunks every file of <dir> into IPFS UnixFS blocks and writes the site manifest.
   --ice-servers <json> the injected tag's WebRTC ICE servers, e.g. '[{"urls":"stun:stun.example.org"}]'
   --prefer-peers       the injected tag asks peers first even when the origin is fast (the
                        origin only as the fallback: fewer origin bytes, maybe slower pages)
+  --sign <key file>    sign the manifest with this Ed25519 key (made, mode 0600, if the file
+                       does not exist; see 'swarmsite keygen'); the injected tag then carries
+                       its public key (data-public-key), so pages refuse any other manifest
+  --site-version <n>   the manifest's siteVersion, a non-negative integer that must grow with
+                       each publish (default: the build time in ms, or the replaced manifest's
+                       siteVersion + 1 if that is higher)
   --no-scripts         don't write ${DROP_IN_FILES.join(', ')} (and the core's chunks) into <dir>
   --json               print the summary as one JSON line
   -h, --help           show this help
@@ -57,6 +65,8 @@ export async function buildCommand (argv: string[]): Promise<number> {
       'deadline-ms': { type: 'string' },
       'ice-servers': { type: 'string' },
       'prefer-peers': { type: 'boolean' },
+      sign: { type: 'string' },
+      'site-version': { type: 'string' },
       'no-scripts': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
@@ -102,6 +112,20 @@ export async function buildCommand (argv: string[]): Promise<number> {
     }
   }
 
+  let siteVersion: number | undefined
+  if (values['site-version'] != null) {
+    siteVersion = Number(values['site-version'])
+    if (!/^\d+$/.test(values['site-version']) || !Number.isSafeInteger(siteVersion)) throw new UsageError(`--site-version must be a non-negative integer, got ${JSON.stringify(values['site-version'])}`)
+  }
+  let signing: { key: PrivateKey, created: boolean, file: string } | undefined
+  if (values.sign != null) {
+    const file = resolve(values.sign)
+    // before the key is made: a key in the site folder would be served with the site
+    await checkKeyOutsideSite(file, dir)
+    signing = { ...await loadOrCreateSigningKey(file), file }
+    if (signing.created) process.stderr.write(`swarmsite: made a new signing key ${file} (mode 0600); keep it safe and private\n`)
+  }
+
   const tty = process.stderr.isTTY === true
   const started = Date.now()
   let published
@@ -112,6 +136,8 @@ export async function buildCommand (argv: string[]): Promise<number> {
       profile,
       manifestPath: out,
       scripts: values['no-scripts'] !== true,
+      ...(signing != null ? { signingKey: signing.key } : {}),
+      ...(siteVersion != null ? { siteVersion } : {}),
       ...(tag != null ? { inject: { pages: inject.map(p => resolve(p)), tag } } : {}),
       onProgress: tty
         ? p => { process.stderr.write(`\r\x1b[Kbuilding: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)}`) }
@@ -126,6 +152,9 @@ export async function buildCommand (argv: string[]): Promise<number> {
   if (tty) process.stderr.write('\r\x1b[K')
   const { manifest, skipped, scripts, injected } = published
   for (const s of skipped) process.stderr.write(`swarmsite: warning: skipped ${s.path}: ${s.message}\n`)
+  if (published.replacedSiteVersion != null && published.siteVersion < published.replacedSiteVersion) {
+    process.stderr.write(`swarmsite: warning: site version ${published.siteVersion} is lower than ${published.replacedSiteVersion}, the manifest it replaced: visitors who saw that one refuse this one as a rollback\n`)
+  }
 
   const summary = {
     manifest: out,
@@ -136,6 +165,10 @@ export async function buildCommand (argv: string[]): Promise<number> {
     bytes: manifest.files.reduce((sum, f) => sum + f.size, 0),
     blocks: manifest.files.reduce((sum, f) => sum + f.blocks.length, 0),
     manifestBytes: published.manifestBytes,
+    siteVersion: published.siteVersion,
+    publicKey: published.publicKey ?? null,
+    keyFile: signing?.file ?? null,
+    keyCreated: signing?.created ?? false,
     injected,
     skipped: skipped.length,
     ms: Date.now() - started
@@ -145,6 +178,7 @@ export async function buildCommand (argv: string[]): Promise<number> {
   } else {
     process.stdout.write(`wrote ${summary.manifest} (${formatBytes(summary.manifestBytes)})\n` +
       `  ${summary.files} files, ${formatBytes(summary.bytes)}, ${summary.blocks} blocks, profile ${summary.profile}, ${summary.skipped} skipped\n` +
+      `  site version ${summary.siteVersion}, ${summary.publicKey != null ? `signed by ${summary.publicKey}` : 'unsigned'}\n` +
       (scripts.length > 0 ? `wrote ${scripts.join(', ')}\n` : '') +
       (injected.length > 0 ? `put the drop-in tag into ${injected.join(', ')}\n` : ''))
   }

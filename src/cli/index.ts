@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { RelayConfigError } from '../../relay/errors.ts'
+import { SigningKeyError } from '../publish/errors.ts'
 import { UsageError } from './options.ts'
 
 const HELP = `Usage: swarmsite <command> [options]
 
 Commands:
   build     chunk a folder of static files and write its manifest (swarmsite build --help)
+  keygen    make a site signing key for 'build --sign' (swarmsite keygen --help)
   relay     run the swarm's relay / bootstrap node (swarmsite relay --help)
   serve     serve a site folder as its origin, with byte ranges and counters (swarmsite serve --help)
 
@@ -15,6 +17,7 @@ Run 'swarmsite <command> --help' for a command's options.`
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   relay: async argv => (await import('./relay.ts')).relayCommand(argv),
   build: async argv => (await import('./build.ts')).buildCommand(argv),
+  keygen: async argv => (await import('./keygen.ts')).keygenCommand(argv),
   serve: async argv => (await import('./serve.ts')).serveCommand(argv)
 }
 
@@ -33,7 +36,7 @@ main(process.argv.slice(2)).then(code => {
   process.exitCode = code
 }, (err: any) => {
   // bad input and environment problems get one line, never a stack trace
-  const known = err instanceof UsageError || err instanceof RelayConfigError || err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+  const known = err instanceof UsageError || err instanceof RelayConfigError || err instanceof SigningKeyError || err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
   // some messages (parseArgs' "ambiguous" one) span lines: keep the promise of one line
   const message = String(known ? err.message : err?.message ?? err).trim().replace(/\s*\n\s*/g, ' ')
   process.stderr.write(`swarmsite: error: ${message}\n`)

@@ -195,3 +195,13 @@ export const DEFAULT_HAVE_FIND_PROVIDERS_LIMIT = 20
 
 /** A DHT provider found by `findProviders` counts as a holder for this long, ms (= the node's provider record validity). */
 export const DEFAULT_HAVE_DHT_PROVIDER_EXPIRY_MS = 10 * 60_000
+
+/**
+ * Bytes put before a manifest's canonical JSON when it is signed: a signature made for
+ * anything else with the same key (a libp2p peer record, another protocol) is never a valid
+ * manifest signature, and a manifest signature is nothing else's.
+ */
+export const MANIFEST_SIGNATURE_DOMAIN = 'swarmsite-manifest-signature:v1\n'
+
+/** localStorage key prefix of the highest site version a browser accepted per site and key. */
+export const SITE_VERSION_STORAGE_PREFIX = 'swarmsite:site-version:'

@@ -75,3 +75,46 @@ export class InvalidAvailabilityArgumentError extends Error {
   static override name = 'InvalidAvailabilityArgumentError'
   override name = 'InvalidAvailabilityArgumentError'
 }
+
+/**
+ * A site public key (the `publicKey` option, the tag's `data-public-key`, a manifest's
+ * `signature.publicKey`) that is not the multibase base64url text of a libp2p Ed25519 public key.
+ */
+export class InvalidSiteKeyError extends Error {
+  static override name = 'InvalidSiteKeyError'
+  override name = 'InvalidSiteKeyError'
+}
+
+/**
+ * A manifest refused because a site public key is configured and the manifest is not signed by
+ * it. `reason`: 'missing' (no signature), 'malformed' (a signature object that can't be read),
+ * 'wrong-key' (signed by another key), 'bad-signature' (the signature does not match the bytes:
+ * tampered with, or forged).
+ */
+export class ManifestSignatureError extends Error {
+  static override name = 'ManifestSignatureError'
+  override name = 'ManifestSignatureError'
+  readonly reason: 'missing' | 'malformed' | 'wrong-key' | 'bad-signature'
+
+  constructor (reason: ManifestSignatureError['reason'], message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+  }
+}
+
+/**
+ * A correctly signed manifest whose `siteVersion` is lower than one this browser (or Node
+ * process) already accepted for the same site and key: an old manifest replayed (rollback).
+ */
+export class ManifestRollbackError extends Error {
+  static override name = 'ManifestRollbackError'
+  override name = 'ManifestRollbackError'
+  readonly siteVersion: number
+  readonly seenVersion: number
+
+  constructor (message: string, siteVersion: number, seenVersion: number, options?: ErrorOptions) {
+    super(message, options)
+    this.siteVersion = siteVersion
+    this.seenVersion = seenVersion
+  }
+}

@@ -4,7 +4,10 @@ import { MANIFEST_VERSION } from './constants.ts'
 import { InvalidManifestError } from './errors.ts'
 import { isProfileName } from './profiles.ts'
 import { normaliseOrigin } from './site-id.ts'
-import type { Manifest, ManifestFile } from './manifest-types.ts'
+import type { Manifest, ManifestFile, ManifestSignature } from './manifest-types.ts'
+
+/** Multibase base64url text ('u' + RFC 4648 §5 alphabet, no padding). */
+const BASE64URL = /^u[A-Za-z0-9_-]+$/
 
 function fail (message: string): never {
   throw new InvalidManifestError(`invalid manifest: ${message}`)
@@ -54,6 +57,14 @@ function checkFile (value: unknown, i: number): ManifestFile {
   return { path, size: value.size, contentType: value.contentType, root, blocks }
 }
 
+/** The signature's shape only: whether it is the publisher's is for manifest-signature.ts to say. */
+function checkSignature (value: unknown): ManifestSignature {
+  if (!isObject(value)) fail('signature must be an object { publicKey, value }')
+  if (typeof value.publicKey !== 'string' || !BASE64URL.test(value.publicKey)) fail('signature.publicKey must be multibase base64url text (u…)')
+  if (typeof value.value !== 'string' || !BASE64URL.test(value.value)) fail('signature.value must be multibase base64url text (u…)')
+  return { publicKey: value.publicKey, value: value.value }
+}
+
 /** Parses JSON text (or checks an already-parsed object) into a Manifest. */
 export function parseManifest (input: string | unknown): Manifest {
   let value: unknown = input
@@ -73,5 +84,16 @@ export function parseManifest (input: string | unknown): Manifest {
   for (let i = 1; i < files.length; i++) {
     if (!(files[i - 1]!.path < files[i]!.path)) fail(`files must be sorted by path with no duplicates (at ${JSON.stringify(files[i]!.path)})`)
   }
-  return { version: MANIFEST_VERSION, siteId: value.siteId, origin, profile: value.profile, createdAt: value.createdAt, files }
+  if (value.siteVersion !== undefined && !isSize(value.siteVersion)) fail(`siteVersion must be a non-negative integer, got ${JSON.stringify(value.siteVersion)}`)
+  const signature = value.signature === undefined ? undefined : checkSignature(value.signature)
+  return {
+    version: MANIFEST_VERSION,
+    siteId: value.siteId,
+    origin,
+    profile: value.profile,
+    createdAt: value.createdAt,
+    ...(value.siteVersion !== undefined ? { siteVersion: value.siteVersion } : {}),
+    files,
+    ...(signature != null ? { signature } : {})
+  }
 }

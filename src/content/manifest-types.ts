@@ -12,6 +12,11 @@
  * are the file's UnixFS leaf blocks in file order: contiguous offsets from 0, sizes summing
  * to `size`, so any byte range maps to the blocks covering it. An empty file has no blocks.
  * `root` is the CID `ipfs add` gives the same bytes under `profile`.
+ *
+ * Optional, written by `swarmsite build`: `siteVersion`, a non-negative integer that grows
+ * with each publish (rollback protection, see site-versions.ts), and `signature`, the
+ * publisher's Ed25519 signature over everything else (see manifest-signature.ts):
+ * `"signature": { "publicKey": "uCAESI…", "value": "u…" }`.
  */
 import type { ProfileName } from './profiles.ts'
 
@@ -35,7 +40,18 @@ export interface Manifest {
   origin: string
   profile: ProfileName
   createdAt: string
+  /** Grows with each publish; signed, so a replayed older manifest is refused. */
+  siteVersion?: number
   files: ManifestFile[]
+  /** The publisher's signature over the rest of the manifest (present when built with `--sign`). */
+  signature?: ManifestSignature
+}
+
+export interface ManifestSignature {
+  /** The signer's libp2p Ed25519 public key: multibase base64url ('u') of its protobuf form. */
+  publicKey: string
+  /** The 64-byte Ed25519 signature, multibase base64url ('u'). */
+  value: string
 }
 
 export interface SkippedFile {

@@ -2,6 +2,7 @@
 import { open, realpath } from 'node:fs/promises'
 import { logger } from '@libp2p/logger'
 import { DEFAULT_PROFILE, MANIFEST_VERSION } from './constants.ts'
+import { InvalidManifestError } from './errors.ts'
 import { buildFileEntry } from './file-entry.ts'
 import { profileSpec } from './profiles.ts'
 import { normaliseOrigin, siteIdFor } from './site-id.ts'
@@ -31,6 +32,8 @@ export interface BuildManifestOptions {
   onProgress?(progress: BuildProgress): void
   /** Default: now. */
   createdAt?: Date
+  /** The manifest's `siteVersion` (a non-negative integer); none if left out. */
+  siteVersion?: number
 }
 
 export interface BuildManifestResult {
@@ -42,6 +45,9 @@ export async function buildManifest (dir: string, options: BuildManifestOptions)
   const origin = normaliseOrigin(options.origin)
   const profile = (options.profile ?? DEFAULT_PROFILE) as ProfileName
   profileSpec(profile)
+  if (options.siteVersion != null && !(Number.isSafeInteger(options.siteVersion) && options.siteVersion >= 0)) {
+    throw new InvalidManifestError(`siteVersion must be a non-negative integer, got ${JSON.stringify(options.siteVersion)}`)
+  }
   const exclude = new Set<string>()
   for (const path of options.exclude ?? []) {
     try { exclude.add(await realpath(path)) } catch { exclude.add(path) }
@@ -76,6 +82,7 @@ export async function buildManifest (dir: string, options: BuildManifestOptions)
       origin,
       profile,
       createdAt: (options.createdAt ?? new Date()).toISOString(),
+      ...(options.siteVersion != null ? { siteVersion: options.siteVersion } : {}),
       files
     },
     skipped

@@ -17,3 +17,12 @@ export class InjectError extends Error {
   static override name = 'InjectError'
   override name = 'InjectError'
 }
+
+/**
+ * A site signing key file that can't be used: missing, unreadable, open to other users, not a
+ * libp2p Ed25519 private key, inside the folder being published, or (for keygen) already there.
+ */
+export class SigningKeyError extends Error {
+  static override name = 'SigningKeyError'
+  override name = 'SigningKeyError'
+}

@@ -25,6 +25,8 @@ export interface DropInTagInit {
    * more than for its visitors' time; by default a fast origin is used as it is.
    */
   preferPeers?: boolean
+  /** The site's publisher key (`data-public-key`): pages refuse a manifest it did not sign. */
+  publicKey?: string
 }
 
 export const DEFAULT_DROP_IN_SRC = `/${DROP_IN_FILES[0]}`
@@ -44,6 +46,7 @@ export function dropInTag (init: DropInTagInit): string {
   if (init.iceServers != null) attributes.push(['data-ice-servers', JSON.stringify(init.iceServers)])
   if (init.uploadMaxBytesPerSecond != null) attributes.push(['data-upload-max', String(init.uploadMaxBytesPerSecond)])
   if (init.preferPeers === true) attributes.push(['data-prefer-peers', 'on'])
+  if (init.publicKey != null) attributes.push(['data-public-key', init.publicKey])
   return `<script type="module" ${attributes.map(([k, v]) => `${k}="${attribute(v)}"`).join(' ')} ${MARK}></script>`
 }
 

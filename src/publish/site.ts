@@ -8,15 +8,18 @@ import { join, relative, resolve } from 'node:path'
 import { DEFAULT_MANIFEST_FILE_NAME, DEFAULT_PROFILE } from '../content/constants.ts'
 import { InvalidOriginError } from '../content/errors.ts'
 import { buildManifest } from '../content/manifest.ts'
+import { encodeSiteKey, signManifest, decodeSiteKey } from '../content/manifest-signature.ts'
 import { PROFILE_NAMES, isProfileName } from '../content/profiles.ts'
 import { normaliseOrigin } from '../content/site-id.ts'
 import { parseBootstrap } from '../node/bootstrap.ts'
 import { copyBrowserFiles, dropInFilesIn } from './browser-files.ts'
 import { InjectError, InvalidPublishOptionsError } from './errors.ts'
 import { injectDropIn } from './inject.ts'
+import { nextSiteVersion, previousSiteVersion } from './site-version.ts'
 import type { BuildProgress, Manifest } from '../content/manifest.ts'
 import type { ProfileName } from '../content/profiles.ts'
 import type { DropInTagInit } from './inject.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 export interface PublishSiteInit {
   /** The built site folder. */
@@ -30,6 +33,10 @@ export interface PublishSiteInit {
   scripts?: boolean
   /** Pages (files, or folders whose .html files are all meant) to put the drop-in tag into. */
   inject?: { pages: string[], tag: DropInTagInit }
+  /** Sign the manifest with this Ed25519 key; the injected tag then gets its public key. */
+  signingKey?: PrivateKey
+  /** The manifest's `siteVersion`; default `nextSiteVersion` (build time in ms, above the manifest replaced). */
+  siteVersion?: number
   onProgress?(progress: BuildProgress): void
 }
 
@@ -40,6 +47,11 @@ export interface PublishedSite {
   scripts: string[]
   injected: string[]
   skipped: Array<{ path: string, message: string }>
+  siteVersion: number
+  /** The `siteVersion` of the manifest this one replaced, if it had one. */
+  replacedSiteVersion?: number
+  /** The signer's public key (`uCAESI…`), when signed. */
+  publicKey?: string
 }
 
 /** Checks the settings of the drop-in tag; throws InvalidPublishOptionsError naming `option` and quoting the value. */
@@ -57,6 +69,14 @@ export function checkTagInit (tag: DropInTagInit, option = 'relay'): void {
   }
   if (tag.preferPeers != null && typeof tag.preferPeers !== 'boolean') {
     throw new InvalidPublishOptionsError(`preferPeers must be true or false, got ${JSON.stringify(tag.preferPeers)}`)
+  }
+  if (tag.publicKey != null) {
+    try {
+      if (typeof tag.publicKey !== 'string') throw new Error(`not text: ${JSON.stringify(tag.publicKey)}`)
+      decodeSiteKey(tag.publicKey)
+    } catch (err: any) {
+      throw new InvalidPublishOptionsError(`publicKey: ${err.message}`)
+    }
   }
 }
 
@@ -95,14 +115,28 @@ export async function htmlPages (paths: string[]): Promise<string[]> {
 export async function publishSite (init: PublishSiteInit): Promise<PublishedSite> {
   checkSiteInit(init)
   if (init.inject != null) checkTagInit(init.inject.tag)
+  if (init.siteVersion != null && !(Number.isSafeInteger(init.siteVersion) && init.siteVersion >= 0)) {
+    throw new InvalidPublishOptionsError(`siteVersion must be a non-negative integer, got ${JSON.stringify(init.siteVersion)}`)
+  }
+  const publicKey = init.signingKey == null ? undefined : encodeSiteKey(init.signingKey.publicKey)
+  let tag = init.inject?.tag
+  if (tag != null && publicKey != null) {
+    // pages naming another key would refuse every manifest this build writes
+    if (tag.publicKey != null && !decodeSiteKey(tag.publicKey).equals(init.signingKey!.publicKey)) {
+      throw new InvalidPublishOptionsError(`publicKey ${tag.publicKey} is not the signing key's (${publicKey})`)
+    }
+    tag = { ...tag, publicKey }
+  }
   const dir = resolve(init.dir)
   const manifestPath = resolve(init.manifestPath ?? join(dir, DEFAULT_MANIFEST_FILE_NAME))
+  const replacedSiteVersion = await previousSiteVersion(manifestPath)
+  const siteVersion = init.siteVersion ?? nextSiteVersion(replacedSiteVersion, Date.now())
   const scripts = init.scripts === false ? [] : await copyBrowserFiles(dir)
   const injected: string[] = []
   for (const page of init.inject == null ? [] : await htmlPages(init.inject.pages)) {
     let html: string
     try { html = await readFile(page, 'utf8') } catch (err: any) { throw new InjectError(`cannot read ${JSON.stringify(page)}: ${err.code ?? err.message}`) }
-    const out = injectDropIn(html, init.inject!.tag, JSON.stringify(page))
+    const out = injectDropIn(html, tag!, JSON.stringify(page))
     try { await writeFile(page, out) } catch (err: any) { throw new InjectError(`cannot write ${JSON.stringify(page)}: ${err.code ?? err.message}`) }
     injected.push(page)
   }
@@ -112,9 +146,11 @@ export async function publishSite (init: PublishSiteInit): Promise<PublishedSite
     origin: init.origin,
     profile: init.profile ?? DEFAULT_PROFILE,
     exclude: [manifestPath, ...notAssets],
+    siteVersion,
     onProgress: init.onProgress
   })
-  const text = JSON.stringify(manifest) + '\n'
+  const written = init.signingKey == null ? manifest : await signManifest(manifest, init.signingKey)
+  const text = JSON.stringify(written) + '\n'
   await writeFile(manifestPath, text)
-  return { manifest, manifestPath, manifestBytes: Buffer.byteLength(text), scripts, injected, skipped }
+  return { manifest: written, manifestPath, manifestBytes: Buffer.byteLength(text), scripts, injected, skipped, siteVersion, ...(replacedSiteVersion != null ? { replacedSiteVersion } : {}), ...(publicKey != null ? { publicKey } : {}) }
 }

@@ -20,7 +20,8 @@ import { NotInManifestError, SwarmNotStartedError } from '../content/fetch/error
 import { FileDownload } from '../content/fetch/file-download.ts'
 import { peerScores } from '../content/fetch/peer-scores.ts'
 import { bodyStream, planResponse } from '../content/fetch/response.ts'
-import { parseManifest } from '../content/manifest-parse.ts'
+import { acceptManifest } from '../content/manifest-trust.ts'
+import { decodeSiteKey } from '../content/manifest-signature.ts'
 import { originUrlFor } from '../content/origin.ts'
 import { importFile } from '../content/import-file.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -42,14 +43,23 @@ import type { BlockExchange, BlockExchangeInit } from '../content/exchange/block
 import type { FileDownloadInit } from '../content/fetch/file-download.ts'
 import type { PeerScores } from '../content/fetch/peer-scores.ts'
 import type { Manifest, ManifestFile } from '../content/manifest-types.ts'
+import type { SiteVersionStore } from '../content/site-versions.ts'
 import type { UploadBudget, UploadBudgetInit } from '../content/upload-budget.ts'
 import type { SwarmNodeInit } from '../node/node-init.ts'
 import type { SwarmNode } from '../node/swarm-node.ts'
-import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 export interface SwarmInit extends SwarmNodeInit {
   /** The site manifest (`swarmsite.json`): its URL, or the parsed object. */
   manifest: string | URL | Manifest
+  /**
+   * The site's publisher key (`swarmsite keygen` prints it; text `uCAESI…` or a PublicKey): the
+   * manifest must be signed by it (else ManifestSignatureError) and not older than one already
+   * accepted here (else ManifestRollbackError). Without it, the manifest is trusted as it comes.
+   */
+  publicKey?: string | PublicKey
+  /** Where the highest accepted site version is kept; default localStorage in pages, memory in Node. */
+  siteVersions?: SiteVersionStore
   /** Where verified blocks are kept; default IndexedDB in browsers, memory in Node. */
   blockstore?: SwarmBlockstore
   /** Upload budget; `saveData` defaults to the browser's Data Saver setting. */
@@ -379,8 +389,9 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   }
 }
 
-async function loadManifest (manifest: SwarmInit['manifest'], fetchImpl: typeof globalThis.fetch, signal?: AbortSignal): Promise<Manifest> {
-  if (typeof manifest === 'object' && !(manifest instanceof URL)) return parseManifest(manifest)
+/** The manifest as received: JSON text from its URL, or the object given. */
+async function loadManifest (manifest: SwarmInit['manifest'], fetchImpl: typeof globalThis.fetch, signal?: AbortSignal): Promise<unknown> {
+  if (typeof manifest === 'object' && !(manifest instanceof URL)) return manifest
   const base = (globalThis as { location?: { href: string } }).location?.href
   const url = new URL(manifest, base)
   const response = await fetchImpl(url, signal != null ? { signal } : {})
@@ -389,7 +400,20 @@ async function loadManifest (manifest: SwarmInit['manifest'], fetchImpl: typeof 
   if (length > MAX_MANIFEST_BYTES) throw new InvalidConfigError(`manifest ${url} is ${length} bytes, more than ${MAX_MANIFEST_BYTES}`)
   const text = await response.text()
   if (text.length > MAX_MANIFEST_BYTES) throw new InvalidConfigError(`manifest ${url} is larger than ${MAX_MANIFEST_BYTES} bytes`)
-  return parseManifest(text)
+  return text
+}
+
+function sitePublicKey (key: SwarmInit['publicKey']): PublicKey | undefined {
+  if (key == null) return undefined
+  if (typeof key !== 'string') {
+    if (typeof key !== 'object' || typeof key.verify !== 'function' || key.type !== 'Ed25519') throw new InvalidConfigError(`publicKey must be the site key text (uCAESI…) or an Ed25519 PublicKey, got ${String(key)}`)
+    return key
+  }
+  try {
+    return decodeSiteKey(key)
+  } catch (err: any) {
+    throw new InvalidConfigError(`publicKey: ${err.message}`, { cause: err })
+  }
 }
 
 function defaultBlockstore (manifest: Manifest): SwarmBlockstore {
@@ -408,8 +432,10 @@ export async function createSwarm (init: SwarmInit & AbortOptions): Promise<Swar
   }
   // bad node options are refused now, though the node itself is made by start()
   validateSwarmNodeInit(init)
+  const publicKey = sitePublicKey(init.publicKey)
   const fetchImpl = init.fetch ?? globalThis.fetch.bind(globalThis)
-  const manifest = await loadManifest(init.manifest, fetchImpl, init.signal)
+  const received = await loadManifest(init.manifest, fetchImpl, init.signal)
+  const manifest = await acceptManifest(received, { publicKey, siteVersions: init.siteVersions }, { signal: init.signal })
   const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
   return new Swarm(manifest, init.blockstore ?? defaultBlockstore(manifest), { ...init, fetch: fetchImpl }, privateKey)
 }

@@ -16,12 +16,13 @@ import { isAbsolute, join, relative, resolve } from 'node:path'
 import { DEFAULT_PROFILE } from '../content/constants.ts'
 import { InvalidPublishOptionsError } from '../publish/errors.ts'
 import { checkSiteInit, checkTagInit, publishSite } from '../publish/site.ts'
+import { checkKeyOutsideSite, loadOrCreateSigningKey } from '../publish/signing-key.ts'
 import type { ProfileName } from '../content/profiles.ts'
 import type { DropInTagInit } from '../publish/inject.ts'
 import type { PublishedSite } from '../publish/site.ts'
 import type { Plugin, ResolvedConfig } from 'vite'
 
-export { InvalidPublishOptionsError } from '../publish/errors.ts'
+export { InvalidPublishOptionsError, SigningKeyError } from '../publish/errors.ts'
 
 export interface SwarmsiteViteOptions {
   /** Where the built site is served: the manifest's origin, an absolute http(s) URL. */
@@ -40,11 +41,19 @@ export interface SwarmsiteViteOptions {
   uploadMaxBytesPerSecond?: number
   /** Peers first even when the origin is fast (the tag's `data-prefer-peers`); default false. */
   preferPeers?: boolean
+  /**
+   * Sign the manifest with the Ed25519 key in this file (relative to Vite's root; made, mode
+   * 0600, if missing; never inside the output folder), and give the tag its public key
+   * (`data-public-key`): pages then refuse a manifest it did not sign, or an older one.
+   */
+  sign?: string
+  /** The manifest's `siteVersion`; default the build time in ms (above the manifest replaced). */
+  siteVersion?: number
   /** Called with what was written (the CLI prints it; the plugin logs one line). */
   onPublished?(site: PublishedSite): void
 }
 
-const KNOWN = new Set(['origin', 'relay', 'profile', 'pages', 'deadlineMs', 'iceServers', 'uploadMaxBytesPerSecond', 'preferPeers', 'onPublished'])
+const KNOWN = new Set(['origin', 'relay', 'profile', 'pages', 'deadlineMs', 'iceServers', 'uploadMaxBytesPerSecond', 'preferPeers', 'sign', 'siteVersion', 'onPublished'])
 
 /** The checked tag settings; throws InvalidPublishOptionsError for anything wrong or unknown. */
 export function checkOptions (options: SwarmsiteViteOptions): { tag: DropInTagInit, pages: string[] } {
@@ -67,6 +76,10 @@ export function checkOptions (options: SwarmsiteViteOptions): { tag: DropInTagIn
     tag.uploadMaxBytesPerSecond = options.uploadMaxBytesPerSecond
   }
   checkTagInit(tag)
+  if (options.sign != null && (typeof options.sign !== 'string' || options.sign === '')) throw new InvalidPublishOptionsError(`sign must be the path of a key file, got ${JSON.stringify(options.sign)}`)
+  if (options.siteVersion != null && !(Number.isSafeInteger(options.siteVersion) && options.siteVersion >= 0)) {
+    throw new InvalidPublishOptionsError(`siteVersion must be a non-negative integer, got ${JSON.stringify(options.siteVersion)}`)
+  }
   const pages = options.pages ?? ['.']
   if (!Array.isArray(pages) || pages.some(p => typeof p !== 'string' || isAbsolute(p) || p.split(/[\\/]/).includes('..'))) {
     throw new InvalidPublishOptionsError(`pages must be paths inside the output folder, got ${JSON.stringify(options.pages)}`)
@@ -85,11 +98,21 @@ export default function swarmsite (options: SwarmsiteViteOptions): Plugin {
       // only the client build writes the site; SSR builds and in-memory builds have nothing to publish
       if (config == null || config.build.ssr !== false || config.build.write === false) return
       const outDir = resolve(config.root, config.build.outDir)
+      let signingKey
+      if (options.sign != null) {
+        const keyFile = resolve(config.root, options.sign)
+        await checkKeyOutsideSite(keyFile, outDir)
+        const loaded = await loadOrCreateSigningKey(keyFile)
+        if (loaded.created) config.logger.warn(`swarmsite: made a new signing key ${keyFile} (mode 0600); keep it safe and private`)
+        signingKey = loaded.key
+      }
       const site = await publishSite({
         dir: outDir,
         origin: options.origin,
         profile: options.profile ?? DEFAULT_PROFILE,
-        inject: { pages: pages.map(p => join(outDir, p)), tag }
+        inject: { pages: pages.map(p => join(outDir, p)), tag },
+        ...(signingKey != null ? { signingKey } : {}),
+        ...(options.siteVersion != null ? { siteVersion: options.siteVersion } : {})
       })
       config.logger.info(`swarmsite: ${site.manifest.files.length} files in ${relative(config.root, site.manifestPath)}, drop-in tag in ${site.injected.length} page(s)`)
       options.onPublished?.(site)

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test'
 import { InjectError, InvalidPublishOptionsError } from '../../src/publish/errors.ts'
 import { dropInTag, injectDropIn } from '../../src/publish/inject.ts'
 import { checkTagInit } from '../../src/publish/site.ts'
+import { encodeSiteKey } from '../../src/content/manifest-signature.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 
 const RELAY = '/dns4/relay.example.org/tcp/443/wss/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
 const TAG = `<script type="module" src="/swarmsite.js" data-bootstrap="${RELAY}" data-swarmsite></script>`
@@ -36,6 +38,16 @@ describe('injectDropIn', () => {
 
   it('checks preferPeers is a boolean', () => {
     assert.throws(() => checkTagInit({ bootstrap: [RELAY], preferPeers: 'yes' as any }), (err: Error) => err instanceof InvalidPublishOptionsError && /preferPeers must be true or false, got "yes"/.test(err.message))
+  })
+
+  it('writes the site public key as data-public-key, and refuses one that is not a site key', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const publicKey = encodeSiteKey(key.publicKey)
+    checkTagInit({ bootstrap: [RELAY], publicKey })
+    assert.equal(dropInTag({ bootstrap: [RELAY], publicKey }), `<script type="module" src="/swarmsite.js" data-bootstrap="${RELAY}" data-public-key="${publicKey}" data-swarmsite></script>`)
+    for (const bad of ['uAAAA', 'CAESI', 42]) {
+      assert.throws(() => checkTagInit({ bootstrap: [RELAY], publicKey: bad as any }), (err: Error) => err instanceof InvalidPublishOptionsError && /^publicKey: /.test(err.message))
+    }
   })
 
   it('refuses text that is not a page, naming it', () => {
