@@ -94,7 +94,6 @@ export interface SystemRun {
   visitors: CrowdVisitor[]
   /** last completion − first arrival, ms; null when a visitor failed */
   lastCompletionMs: number | null
-  /** what the origin's counters saw: every body byte sent (duplicates, aborted requests included) */
   /** The origin's own counters; `log`: every body request (time from the first arrival, range, bytes sent) */
   origin: { bytesServed: number, requests: number, log?: OriginLogEntry[] }
   /** CPU from the first arrival to the last result */
@@ -103,11 +102,34 @@ export interface SystemRun {
   jsProfile?: CrowdJsProfile
   /** Chromium's PSS when the last visitor finished */
   chromiumPssMiB: number | null
+  /**
+   * Bytes through the relay by libp2p protocol over the whole run (its Prometheus counters,
+   * `libp2p_data_transfer_bytes_total`), sent and received: what visitors ask of the one
+   * central piece (gossip, signalling, DHT, relayed data)
+   */
+  relayTraffic?: Record<string, { sent: number, received: number }>
   pageErrors: string[]
   errors: string[]
 }
 
 const MiB = 1024 * 1024
+
+/** The relay's libp2p byte counters by protocol (undefined when its metrics don't answer). */
+async function relayTraffic (http: string | undefined): Promise<SystemRun['relayTraffic']> {
+  if (http == null) return undefined
+  try {
+    const text = await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
+    const out: NonNullable<SystemRun['relayTraffic']> = {}
+    // libp2p_data_transfer_bytes_total{protocol="/meshsub/1.1.0 sent"} 1234 (the counters restart at every scrape: nobody else scrapes this relay)
+    for (const m of text.matchAll(/^libp2p_data_transfer_bytes_total\{\w+="([^"]+) (sent|received)"\} (\d+(?:\.\d+)?(?:e\+?\d+)?)$/gm)) {
+      const entry = (out[m[1]!] ??= { sent: 0, received: 0 })
+      entry[m[2] as 'sent' | 'received'] += Number(m[3])
+    }
+    return out
+  } catch {
+    return undefined
+  }
+}
 
 function settleWithin<T> (promise: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([promise, delay(ms, undefined, { ref: false })]).catch(() => undefined)
@@ -272,6 +294,7 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
       log(`${driver.name} run ${run}: profiled visitors ${result.jsProfile.visitors.join(', ')}: page JS busy ${(result.jsProfile.jsBusyShare * 100).toFixed(1)} % of ${result.jsProfile.windowS} s; top: ${Object.entries(result.jsProfile.sum.selfByPackageMs).slice(0, 5).map(([k, v]) => `${k} ${Math.round(v)} ms`).join(', ')}`)
     }
     result.origin = { bytesServed: origin.bytesServed(), requests: origin.requests(), log: origin.log() }
+    result.relayTraffic = await relayTraffic(relay.http)
     const failed = result.visitors.filter(v => !v.ok)
     result.lastCompletionMs = failed.length > 0
       ? null

@@ -184,6 +184,10 @@ describe('origin planner', () => {
     assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 2_900 })), [])
     const late = planOrigin(input(blocks, { ...held, nextSince: 10_000 - 3_100 }))
     assert.deepEqual(late, [{ first: 0, last: 0, purpose: 'urgent', reason: 'unasked' }], 'only the reader\'s block: the rest are held by peers')
+    // a dial to a holder under way: the link will come, wait for it until urgentAfterMs
+    const dialing = { ...held, dialingHolder: (i: number) => i === 0 }
+    assert.deepEqual(planOrigin(input(blocks, { ...dialing, nextSince: 10_000 - 3_100 })), [])
+    assert.deepEqual(planOrigin(input(blocks, { ...dialing, nextSince: 10_000 - 6_000 })), [{ first: 0, last: 0, purpose: 'urgent', reason: 'late' }])
     // an ask in flight holds it back until the reader has waited urgentAfterMs
     blocks[0]!.asks.set('peer-a', 9_000)
     assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 3_100 })), [])

@@ -576,6 +576,13 @@ export class FileDownload {
       holders: holdersOf,
       claims: (i) => claims.get(i),
       freeFor: (i) => { const since = this.freeSince.get(i); return since == null ? 0 : now - since },
+      dialingHolder: (i) => {
+        for (const key of this.dialing) {
+          const ranges = has.get(key)
+          if (has.has(key) && (ranges === undefined || ranges.has(i))) return true
+        }
+        return false
+      },
       discovering: !this.settled,
       origin: { fetched: this.originBlocksFetched, quick, inflight: this.runs.size, fillInflight, urgentInflight, fast },
       config: {

@@ -14,7 +14,7 @@
  *   ours or nobody's, or it has stayed free a deadline (plus a jitter of up to one more per
  *   visitor and block, so that readers waiting for the same block do not all take it at once),
  *   or no linked peer could be asked for it for two deadlines (a dial takes seconds on a busy
- *   machine), or the reader has waited
+ *   machine; one to a holder under way is waited for), or the reader has waited
  *   `urgentAfterMs` — but never a block another visitor announced fetching, unless that
  *   announcement is older than `claimTrustMs` (that visitor missed its deadline).
  * While the origin is fast, peers are not worth their cost: it fetches everything in the
@@ -61,6 +61,8 @@ export interface OriginPlanInput {
   claims: (index: number) => ReadonlyMap<string, number> | undefined
   /** How long block i has been free (held by none, fetched by none) as far as we know, ms. */
   freeFor: (index: number) => number
+  /** A dial to a holder of block i is under way (a link that will let us ask it soon). */
+  dialingHolder?: (index: number) => boolean
   /**
    * True while we have heard of nobody yet (the node starting, summaries on their way): only
    * the reader's first block may go to the origin, so a newcomer doesn't fetch what peers hold.
@@ -180,7 +182,7 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
         ? 'ours'
         : free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))
           ? 'free'
-          : !free && r.asks.size === 0 && waited >= 2 * config.deadlineMs
+          : !free && r.asks.size === 0 && waited >= 2 * config.deadlineMs && !(input.dialingHolder?.(r.index) ?? false)
             ? 'unasked'
             : waited >= config.urgentAfterMs ? 'late' : undefined
     if (reason != null) {
