@@ -141,7 +141,7 @@ async function readAll (download: FileDownload, first: number, last: number, sig
   return Buffer.concat(parts)
 }
 
-const quick = { deadlineMs: 40, discoveryMs: 0, startupGraceMs: 0, fastOriginBytesPerSecond: Infinity }
+const quick = { deadlineMs: 40, discoveryMs: 0, startupGraceMs: 0, aloneCautionMs: 0, fastOriginBytesPerSecond: Infinity }
 
 describe('file download', () => {
   it('alone, gets every block from the origin, byte-exact, and counts what the origin sent', async () => {

@@ -71,6 +71,9 @@ describe('origin planner', () => {
     assert.ok(runs[1]!.first >= 4, 'the fill starts past the reader\'s run')
     assert.equal(runs[1]!.last, runs[1]!.first)
     assert.equal(runs.length, 2)
+    // only just settled alone: others' summaries may be on their way, one block at a time
+    assert.deepEqual(planOrigin(input(table(64), { cautious: true }))[0], { first: 0, last: 0, purpose: 'urgent', reason: 'ours' })
+    assert.deepEqual(planOrigin(input(table(64), { cautious: true, members: ['peer-a'] })).find(r => r.purpose === 'urgent')?.last ?? 0, planOrigin(input(table(64), { members: ['peer-a'] })).find(r => r.purpose === 'urgent')?.last ?? 0, 'with others heard of, caution changes nothing')
   })
 
   it('with other visitors, fills with its own blocks (rendezvous owner), lowest first', () => {

@@ -87,6 +87,13 @@ export const DEFAULT_DISCOVERY_MS = 2_000
  */
 export const DEFAULT_STARTUP_GRACE_MS = 20_000
 
+/**
+ * A download that settled without hearing of any other visitor takes the reader's blocks from
+ * the origin one at a time for this long, not in runs: in a crowd on a busy machine the others'
+ * summaries can take seconds, and a run of "ours" would be everyone's.
+ */
+export const DEFAULT_ALONE_CAUTION_MS = 5_000
+
 /** Origin failures (network, HTTP) of one block before the download gives up on the origin. */
 export const DEFAULT_ORIGIN_ATTEMPTS = 3
 

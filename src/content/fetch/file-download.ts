@@ -110,6 +110,8 @@ export interface FileDownloadInit {
   fillPatienceDeadlines?: number
   /** Planning passes at most this often, ms (events between two are handled by the second). */
   passIntervalMs?: number
+  /** After settling alone, the reader's origin requests stay one block long this long, ms. */
+  aloneCautionMs?: number
 }
 
 /** What the scheduler did, for `stats()`: how blocks were sought, not only where they came from. */
@@ -130,7 +132,15 @@ export interface DownloadCounters {
   dialsFailed: number
   /** The origin ignored Range (answered the whole file). */
   rangeIgnored: boolean
+  /**
+   * The first origin requests (at most ORIGIN_LOG_MAX): ms since the download began, blocks,
+   * purpose and reason, and how many visitors of the file this one knew of then: how a crowd's
+   * origin bytes came about.
+   */
+  originLog: Array<{ atMs: number, first: number, last: number, purpose: string, reason?: string, members: number }>
 }
+
+const ORIGIN_LOG_MAX = 64
 
 interface Reader {
   pos: number
@@ -196,6 +206,8 @@ export class FileDownload {
   private passTimer: ReturnType<typeof setTimeout> | undefined
   /** When the last pass ran (performance.now(): the throttle is about CPU, not the download's clock). */
   private lastPassAt = -Infinity
+  /** Other visitors of the file at the last pass (for the origin log). */
+  private lastMembers = 0
   private timer: ReturnType<typeof setTimeout> | undefined
   private discovery: 'no' | 'running' | 'done' = 'no'
   private announced = false
@@ -209,11 +221,13 @@ export class FileDownload {
   private originActiveMs = 0
   private originActiveSince: number | undefined
   private settled = false
+  private settledAt: number | undefined
   readonly counters: DownloadCounters = {
     originRuns: { urgent: 0, fill: 0, fast: 0 },
     originBlocks: { urgent: 0, fill: 0, fast: 0 },
     urgentReasons: { first: 0, ours: 0, free: 0, unasked: 0, late: 0 },
     fillReasons: { orphan: 0, own: 0, alone: 0 },
+    originLog: [],
     asks: 0,
     delivered: 0,
     dontHave: 0,
@@ -248,7 +262,8 @@ export class FileDownload {
       discoveryMs: init.discoveryMs ?? defaults.DEFAULT_DISCOVERY_MS,
       startupGraceMs: init.startupGraceMs ?? defaults.DEFAULT_STARTUP_GRACE_MS,
       fillPatienceDeadlines: init.fillPatienceDeadlines ?? defaults.DEFAULT_FILL_PATIENCE_DEADLINES,
-      passIntervalMs: init.passIntervalMs ?? defaults.DEFAULT_PASS_INTERVAL_MS
+      passIntervalMs: init.passIntervalMs ?? defaults.DEFAULT_PASS_INTERVAL_MS,
+      aloneCautionMs: init.aloneCautionMs ?? defaults.DEFAULT_ALONE_CAUTION_MS
     }
     this.now = components.now ?? (() => performance.now())
     this.random = components.random ?? Math.random
@@ -470,6 +485,7 @@ export class FileDownload {
     this.settled ||= this.rate.fast(now) || view.some(v => v.blocks == null || coversWanted(v.blocks, blocks, this.next, this.end)) ||
       now - this.createdAt >= this.o.startupGraceMs || (this.c.isolated?.() ?? false) ||
       (this.readyAt != null && now - this.readyAt >= this.o.discoveryMs)
+    if (this.settled) this.settledAt ??= now
     for (const [key, until] of this.snubbed) if (now >= until) this.snubbed.delete(key)
     const holders = new Int32Array(blocks.length + 1)
     const has = new Map<string, BlockRanges | undefined>()
@@ -502,6 +518,7 @@ export class FileDownload {
       }
     }
     for (let i = 1; i < holders.length; i++) holders[i]! += holders[i - 1]!
+    this.lastMembers = members.length
     const holdersOf = (i: number): number => holders[i]!
     for (let i = this.next; i < this.end; i++) {
       const b = blocks[i]!
@@ -584,6 +601,8 @@ export class FileDownload {
         return false
       },
       discovering: !this.settled,
+      // alone so far, but only just settled: on a busy machine others' summaries can still be on their way
+      cautious: this.settledAt == null || now - this.settledAt < this.o.aloneCautionMs,
       origin: { fetched: this.originBlocksFetched, quick, inflight: this.runs.size, fillInflight, urgentInflight, fast },
       config: {
         deadlineMs: this.o.deadlineMs,
@@ -788,6 +807,10 @@ export class FileDownload {
     this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
     if (plan.reason != null) this.counters.urgentReasons[plan.reason]++
     if (plan.fillReason != null) this.counters.fillReasons[plan.fillReason]++
+    if (this.counters.originLog.length < ORIGIN_LOG_MAX) {
+      const reason = plan.reason ?? plan.fillReason
+      this.counters.originLog.push({ atMs: Math.round(this.now() - this.createdAt), first: plan.first, last: plan.last, purpose: plan.purpose, ...(reason != null ? { reason } : {}), members: this.lastMembers })
+    }
     log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond(this.now()) ?? -1))
     this.announce(true)
     const signal = AbortSignal.any([this.controller.signal, run.ac.signal])

@@ -68,6 +68,8 @@ export interface OriginPlanInput {
    * the reader's first block may go to the origin, so a newcomer doesn't fetch what peers hold.
    */
   discovering: boolean
+  /** Heard of nobody, but only just settled: the reader's origin requests stay one block long. */
+  cautious?: boolean
   origin: {
     /** Blocks this download has taken from the origin so far. */
     fetched: number
@@ -186,7 +188,8 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
             ? 'unasked'
             : waited >= config.urgentAfterMs ? 'late' : undefined
     if (reason != null) {
-      runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, config.maxRunBytes), purpose: 'urgent', reason })
+      const limit = input.members.length === 0 && input.cautious === true ? r.size : config.maxRunBytes
+      runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, limit), purpose: 'urgent', reason })
       inflight++
     }
   }
