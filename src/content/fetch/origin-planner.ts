@@ -15,7 +15,7 @@
  *   visitor and block, so that readers waiting for the same block do not all take it at once),
  *   or no linked peer could be asked for it for two deadlines (a dial takes seconds on a busy
  *   machine; one to a holder under way is waited for), or the reader has waited
- *   `urgentAfterMs` — but never a block another visitor announced fetching, unless that
+ *   `urgentAfterMs` (the last two with a jitter of up to half as much again) — but never a block another visitor announced fetching, unless that
  *   announcement is older than `claimTrustMs` (that visitor missed its deadline).
  * While the origin is fast, peers are not worth their cost: it fetches everything in the
  * reader's order, in long runs.
@@ -176,17 +176,20 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
   const r = blocks[input.next]
   if (!origin.urgentInflight && inflight < config.concurrency && usable(r)) {
     const waited = now - input.nextSince
+    // readers of a crowd wait for the same blocks at the same moments: a jitter per visitor and
+    // block lets the first to give up announce its origin fetch before the others give up too
+    const j = jitter(input.self, r.index)
     const claimed = claimedByOthers(r.index)
     const free = !covered(r.index)
     const reason: UrgentReason | undefined = claimed
       ? undefined
       : free && mine(r.index)
         ? 'ours'
-        : free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + jitter(input.self, r.index))
+        : free && Math.min(waited, input.freeFor(r.index)) >= config.deadlineMs * (1 + j)
           ? 'free'
-          : !free && r.asks.size === 0 && waited >= 2 * config.deadlineMs && !(input.dialingHolder?.(r.index) ?? false)
+          : !free && r.asks.size === 0 && waited >= 2 * config.deadlineMs * (1 + j / 2) && !(input.dialingHolder?.(r.index) ?? false)
             ? 'unasked'
-            : waited >= config.urgentAfterMs ? 'late' : undefined
+            : waited >= config.urgentAfterMs * (1 + j / 2) ? 'late' : undefined
     if (reason != null) {
       const limit = input.members.length === 0 && input.cautious === true ? r.size : config.maxRunBytes
       runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, limit), purpose: 'urgent', reason })
