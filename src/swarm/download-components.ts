@@ -50,6 +50,7 @@ export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComp
   return {
     self: ctx.self,
     ready: ctx.ready,
+    heard: () => up() != null && core.availability.helloDelivered,
     nodeHeld: ctx.nodeHeld,
     isolated: () => {
       const node = ctx.node()

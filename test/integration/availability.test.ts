@@ -160,6 +160,7 @@ describe('availability with an in-memory pubsub', () => {
     // a's hello goes out once b has subscribed; b's hello makes a answer (an empty summary
     // is sent only once, so the answer is skipped)
     await waitFor('the hello', () => pa.published.length === 1, 2000, 5)
+    assert.equal(a.helloDelivered, true, 'the hello reached b: downloads may start listening for answers')
     await delay(100)
     const before = pa.published.length
     const root = await rootOf('burst')

@@ -245,6 +245,24 @@ describe('file download', () => {
     assert.equal(f.arrivals.filter(a => a.source === 'origin').length, 1)
   })
 
+  it('listens for the others from when its hello reached the swarm, not from when the node started', async () => {
+    const { file, bytes } = await makeFile(6)
+    let heard = false
+    const origin = fakeOrigin(bytes)
+    const f = fakes(file, bytes, origin.fetch)
+    const components = { ...f.components, heard: () => heard }
+    const download = new FileDownload(components, file, 'http://o/f.bin', { deadlineMs: 40, discoveryMs: 100, startupGraceMs: 60_000, aloneCautionMs: 0, fastOriginBytesPerSecond: Infinity })
+    const iterator = download.read(0, 5)
+    assert.equal((await iterator.next()).value?.index, 0)
+    await new Promise(resolve => setTimeout(resolve, 400))
+    assert.equal(origin.requests.length, 1, 'node up, hello not yet out: still only the first block')
+    heard = true
+    const rest: Uint8Array[] = [bytes.subarray(0, BLOCK)]
+    for (let r = await iterator.next(); r.done !== true; r = await iterator.next()) rest.push(r.value.data)
+    assert.ok(Buffer.concat(rest).equals(bytes), 'then, alone after the discovery time, the origin brings the rest')
+    assert.ok(origin.requests.length > 1)
+  })
+
   it('reads blocks held from before out of the store, and fetches one again if the store lost it', async () => {
     const { file, bytes } = await makeFile(6)
     const store = new Map<string, Uint8Array>()

@@ -159,6 +159,9 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
 
   get topic (): string { return this.options.topic }
 
+  /** Our hello (or any summary since start) has reached someone on the topic. */
+  get helloDelivered (): boolean { return this.started && !this.needHello }
+
   async start (): Promise<void> {
     if (this.started) return
     const { pubsub } = this.components

@@ -116,6 +116,8 @@ export interface FindProvidersOptions extends AbortOptions {
 export interface Availability extends TypedEventTarget<AvailabilityEvents> {
   /** Re-reads `serving()` and publishes (debounced) what follows from it. */
   refresh(): void
+  /** Our hello (or any summary since start) has reached someone on the topic. */
+  readonly helloDelivered: boolean
   /** Joins the topic and starts publishing. The pubsub service must be started. */
   start(): Promise<void>
   /** Leaves the topic, aborts background provides and clears every timer; local state is kept. */

@@ -49,6 +49,11 @@ export interface FileDownloadComponents {
   self: string
   /** False while the node starts: then only the origin and the store are used. */
   ready(): boolean
+  /**
+   * Our hello has reached the swarm's gossip (the relay, and through it the others): the time
+   * to hear the others' answers starts then, not when the node started. Absent: from ready().
+   */
+  heard?(): boolean
   /** True while the swarm holds its node back because the origin looks fast: keep to the origin. */
   nodeHeld?(): boolean
   /** True when the node cannot reach anyone (every relay failed): then there is nobody to wait for. */
@@ -476,7 +481,7 @@ export class FileDownload {
     }
 
     const ready = this.c.ready()
-    if (ready) this.readyAt ??= now
+    if (ready && (this.c.heard?.() ?? true)) this.readyAt ??= now
     const view = ready ? this.c.view(this.file.root) : []
     // until we have heard the swarm (or it is clear there is nobody to hear), the origin gives
     // only the first block. Other newcomers answer first, and one holding its own first block
