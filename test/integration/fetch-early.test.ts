@@ -66,7 +66,7 @@ describe('fetch: the origin at once, blocks shared while their origin request ru
 
   it('serves a block of an origin request still under way to another visitor', async () => {
     // A fetches the file from the origin in 1 MiB requests, one at a time
-    const a = await swarm({ discoveryMs: 0, originConcurrency: 1, originMaxRunBytes: 1024 * KiB })
+    const a = await swarm({ discoveryMs: 0, aloneCautionMs: 0, originConcurrency: 1, originMaxRunBytes: 1024 * KiB })
     const b = await swarm()
     await Promise.all([a.start(), b.start()])
     await Promise.all([a.node.waitUntilReachable({ signal: AbortSignal.timeout(30_000) }), b.node.waitUntilReachable({ signal: AbortSignal.timeout(30_000) })])
