@@ -1,4 +1,4 @@
-// `npm test`: type-checks and builds, then runs every test (unit, Node integration, real
+// `npm test`: type-checks, lints, checks the API reference builds, builds, then runs every test (unit, Node integration, real
 // Chromium) in a loopback-only network namespace, and ends with "N passed, N failed".
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
@@ -31,6 +31,10 @@ if (!existsSync(chromium)) {
 
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
 run(process.execPath, [tsc, '--noEmit', '-p', '.'])
+// lint (typescript-eslint's recommended rules, eslint.config.js) and the API reference's check
+// (typedoc over the exported types, warnings as errors, nothing written)
+run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.'])
+run(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--emit', 'none'])
 // the same build as `npm run build` and `prepack`: the bundler and package tests use dist/
 run(process.execPath, [join(root, 'scripts/build.ts')])
 

@@ -310,28 +310,27 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     const body = plan.body
     const blocks = this.download(file).read(body.firstBlock, body.lastBlock, signal)
     const tally = this.counters.startFetch(file.path)
-    const self = this
-    async function * tracked (): AsyncGenerator<{ index: number, data: Uint8Array }> {
+    const tracked = async function * (this: Swarm): AsyncGenerator<{ index: number, data: Uint8Array }> {
       try {
         for await (const block of blocks) {
           tally.firstByte()
           // the body stream closes after the last block and returns this generator at its
           // yield, so the loop never ends by itself: every byte is here, say so now
           if (block.index === body.lastBlock) {
-            self.safeDispatchEvent('fetch:done', { detail: { path: file!.path, bytes: body.end - body.start + 1, status: plan.status, ...tally.done() } })
+            this.safeDispatchEvent('fetch:done', { detail: { path: file!.path, bytes: body.end - body.start + 1, status: plan.status, ...tally.done() } })
           }
           yield block
         }
       } catch (err: any) {
-        self.safeDispatchEvent('fetch:error', { detail: { path: file!.path, error: err } })
+        this.safeDispatchEvent('fetch:error', { detail: { path: file!.path, error: err } })
         throw err
       } finally {
-        self.counters.endFetch(tally)
-        self.fetches.delete(controller)
+        this.counters.endFetch(tally)
+        this.fetches.delete(controller)
         controller.abort()
       }
     }
-    return new Response(bodyStream(file, body, tracked()), { status: plan.status, headers: plan.headers })
+    return new Response(bodyStream(file, body, tracked.call(this)), { status: plan.status, headers: plan.headers })
   }
 
   /** The download of `file` every reader of it shares. */

@@ -242,8 +242,7 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
     const stream = await connection.newStream(this.protocol, {
       signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.openStreamTimeoutMs)])
     })
-    let session: PeerSession | undefined
-    session = peerSession({
+    const session: PeerSession = peerSession({
       peer,
       stream,
       onHave: (cid) => { this.safeDispatch('peer:have-block', { peer, cid }) },
