@@ -1,7 +1,7 @@
 // An app bundled by esbuild that uses swarmsite as a user's project would: bare `swarmsite`
 // and `swarmsite/site` imports, resolved from node_modules through the package's `exports`
 // (and its `browser` field). Configured from the query string: ?relay=<multiaddr>
-// &manifest=<url>&path=<file>[&api=site][&iceServers=<json>][&deadlineMs=<n>]; `api=site`
+// &manifest=<url>&path=<file>[&api=site][&iceServers=<json>][&deadlineMs=<n>][&preferPeers=1]; `api=site`
 // starts through `startSite` (without a service worker) instead of `createSwarm`.
 // Writes `{ ok, api, path, status, length, sha256, stats }` (or `{ ok: false, error }`) as
 // JSON into #result, with data-status="ok" or "error".
@@ -40,6 +40,11 @@ async function main (): Promise<void> {
   if (iceServers != null) init.iceServers = JSON.parse(iceServers)
   const deadlineMs = params.get('deadlineMs')
   if (deadlineMs != null) init.blockDeadlineMs = Number(deadlineMs)
+  // peers first even when the origin is fast (what the drop-in's data-prefer-peers does)
+  if (params.get('preferPeers') === '1') {
+    init.deferNode = false
+    init.download = { fastOriginBytesPerSecond: Infinity }
+  }
 
   const swarm = await start(api, init)
   status.textContent = `node ${swarm.peerId.toString()} started (${api}); fetching ${path}`
