@@ -142,7 +142,7 @@ export interface DownloadCounters {
    * purpose and reason, and how many visitors of the file this one knew of then: how a crowd's
    * origin bytes came about.
    */
-  originLog: Array<{ atMs: number, first: number, last: number, purpose: string, reason?: string, members: number }>
+  originLog: Array<{ atMs: number, first: number, last: number, purpose: string, reason?: string, members: number, originBytesPerSecond?: number }>
 }
 
 const ORIGIN_LOG_MAX = 64
@@ -814,7 +814,8 @@ export class FileDownload {
     if (plan.fillReason != null) this.counters.fillReasons[plan.fillReason]++
     if (this.counters.originLog.length < ORIGIN_LOG_MAX) {
       const reason = plan.reason ?? plan.fillReason
-      this.counters.originLog.push({ atMs: Math.round(this.now() - this.createdAt), first: plan.first, last: plan.last, purpose: plan.purpose, ...(reason != null ? { reason } : {}), members: this.lastMembers })
+      const bps = this.rate.bytesPerSecond(this.now())
+      this.counters.originLog.push({ atMs: Math.round(this.now() - this.createdAt), first: plan.first, last: plan.last, purpose: plan.purpose, ...(reason != null ? { reason } : {}), members: this.lastMembers, ...(bps != null ? { originBytesPerSecond: Math.round(bps) } : {}) })
     }
     log.trace('%s: origin %s run %d..%d (settled %s, rate %d B/s)', this.file.path, plan.purpose, plan.first, plan.last, this.settled, Math.round(this.rate.bytesPerSecond(this.now()) ?? -1))
     this.announce(true)
