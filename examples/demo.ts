@@ -77,6 +77,8 @@ export interface PageSettings {
   bootstrap: string[]
   /** The drop-in's `data-deadline-ms` (peer deadline before the origin); default the library's. */
   deadlineMs?: number
+  /** The drop-in's `data-prefer-peers="on"`: peers first even when the origin is fast. */
+  preferPeers?: boolean
 }
 
 /** index.html with the drop-in's `data-` attributes filled in. */
@@ -84,6 +86,7 @@ export async function renderIndexHtml (settings: PageSettings): Promise<string> 
   const source = await readFile(join(SOURCES, 'index.html'), 'utf8')
   const attributes = [`data-bootstrap="${settings.bootstrap.join(' ')}"`]
   if (settings.deadlineMs != null) attributes.push(`data-deadline-ms="${settings.deadlineMs}"`)
+  if (settings.preferPeers === true) attributes.push('data-prefer-peers="on"')
   const page = source.replace(/data-bootstrap="[^"]*"/, attributes.join(' '))
   if (page === source && settings.bootstrap.length > 0) throw new Error('examples/demo-site/index.html has no data-bootstrap attribute to fill in')
   return page
@@ -157,6 +160,12 @@ export interface DemoOptions {
   relayHttpPort: number | null
   relayKeyFile: string
   deadlineMs?: number
+  /**
+   * Peers first even when the origin is fast (default true): the demo's origin is on this
+   * machine, always fast, and a visitor would rightly take everything from it; the demo is
+   * there to show the swarm.
+   */
+  preferPeers?: boolean
 }
 
 export interface Demo {
@@ -182,7 +191,7 @@ export async function startDemo (options: DemoOptions): Promise<Demo> {
   let origin: OriginServer | undefined
   try {
     origin = await startOriginServer({ root: siteDir, port: options.port, host: '127.0.0.1' })
-    const manifest = await finishSite(siteDir, origin.url, { bootstrap: relay.bootstrap, deadlineMs: options.deadlineMs })
+    const manifest = await finishSite(siteDir, origin.url, { bootstrap: relay.bootstrap, deadlineMs: options.deadlineMs, preferPeers: options.preferPeers ?? true })
     const server = origin
     return {
       url: origin.url,
