@@ -48,11 +48,7 @@ export function configFromScript (script: HTMLScriptElement): SiteInit {
   if (data.serviceWorker != null) init.serviceWorker = data.serviceWorker === 'off' ? false : data.serviceWorker
   if (data.deadlineMs != null) init.blockDeadlineMs = Number(data.deadlineMs)
   if (data.iceServers != null) init.iceServers = JSON.parse(data.iceServers)
-  if (data.preferPeers === 'on') {
-    // no origin counts as fast: the node starts at once and every block is asked of peers first
-    init.deferNode = false
-    init.download = { ...init.download, fastOriginBytesPerSecond: Infinity }
-  }
+  if (data.preferPeers === 'on') init.preferPeers = true
   const upload: NonNullable<SiteInit['upload']> = {}
   if (data.uploadMax != null) upload.maxBytesPerSecond = Number(data.uploadMax)
   if (data.saveData === 'on') upload.saveData = true

@@ -1,18 +1,10 @@
-import type { BlockSource, DownloadCounters } from '../content/fetch/file-download.ts'
+import type { BlockArrival, DownloadCounters } from '../content/fetch/file-download.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 
-export interface BlockReceivedDetail {
+/** A block verified for a fetch: what the download reported, by path. */
+export interface BlockReceivedDetail extends Omit<BlockArrival, 'file'> {
   path: string
-  index: number
-  /** File bytes the block carries. */
-  bytes: number
-  source: BlockSource
-  peer?: PeerId
-  /** From wanted to verified. */
-  elapsedMs: number
-  /** Another copy already completed this block (endgame or origin race). */
-  duplicate: boolean
 }
 
 export interface FetchDoneDetail {

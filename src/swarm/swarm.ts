@@ -76,6 +76,12 @@ export interface SwarmInit extends SwarmNodeInit {
   fetch?: typeof globalThis.fetch
   /** Hold the node back while the origin is fast (see node-gate.ts); default true. */
   deferNode?: boolean
+  /**
+   * Peers first even when the origin is fast (the drop-in's `data-prefer-peers`): no origin
+   * counts as fast, so the node starts at once and the origin is only the fallback. For a site
+   * that pays for origin bytes more than for its visitors' time; default false.
+   */
+  preferPeers?: boolean
 }
 
 export interface SwarmFetchInit {
@@ -196,7 +202,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
 
   /** Waits while the node is better held back (every download under way has a fast origin). */
   private async awaitGate (since: number): Promise<void> {
-    if (this.init.deferNode === false) return
+    if (this.init.deferNode === false || this.init.preferPeers === true) return
     // the gate's bar sits below the scheduler's "fast": a busy page reads a fast origin's
     // first blocks slowly, and a node started on that misreading slows every download on the
     // machine; a crowd's share of a saturated origin is far below either
@@ -347,8 +353,12 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       ready: () => this.nodeUp,
       changeListeners: this.changeListeners,
       fetch: this.init.fetch,
-      onBlock: (arrival) => { this.safeDispatchEvent('block:received', { detail: { path: arrival.file.path, index: arrival.index, bytes: arrival.bytes, source: arrival.source, peer: arrival.peer, elapsedMs: arrival.elapsedMs, duplicate: arrival.duplicate } }) }
-    }), file, originUrlFor(this.manifest.origin, file.path), { ...this.init.download, ...(this.init.blockDeadlineMs != null ? { deadlineMs: this.init.blockDeadlineMs } : {}) })
+      onBlock: ({ file, ...arrival }) => { this.safeDispatchEvent('block:received', { detail: { ...arrival, path: file.path } }) }
+    }), file, originUrlFor(this.manifest.origin, file.path), {
+      ...this.init.download,
+      ...(this.init.preferPeers === true ? { fastOriginBytesPerSecond: Infinity } : {}),
+      ...(this.init.blockDeadlineMs != null ? { deadlineMs: this.init.blockDeadlineMs } : {})
+    })
     const created = download
     created.onClose = () => { if (this.downloads.get(file.path) === created) this.downloads.delete(file.path) }
     this.downloads.set(file.path, created)

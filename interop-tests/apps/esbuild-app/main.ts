@@ -40,11 +40,7 @@ async function main (): Promise<void> {
   if (iceServers != null) init.iceServers = JSON.parse(iceServers)
   const deadlineMs = params.get('deadlineMs')
   if (deadlineMs != null) init.blockDeadlineMs = Number(deadlineMs)
-  // peers first even when the origin is fast (what the drop-in's data-prefer-peers does)
-  if (params.get('preferPeers') === '1') {
-    init.deferNode = false
-    init.download = { fastOriginBytesPerSecond: Infinity }
-  }
+  if (params.get('preferPeers') === '1') init.preferPeers = true
 
   const swarm = await start(api, init)
   status.textContent = `node ${swarm.peerId.toString()} started (${api}); fetching ${path}`

@@ -206,7 +206,7 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
       const b = blocks[i]
       if (usable(b) && b.asks.size === 0 && !covered(i)) free.push(i)
     }
-    const own = input.members.length === 0 ? undefined : free.find(mine)
+    const own = free.find(mine)
     if (input.members.length === 0) {
       if (free.length > 0) {
         // alone: one block at a random start (others may be starting this very moment, and a
