@@ -71,6 +71,9 @@ describe('fetch: the origin at once, blocks shared while their origin request ru
     await Promise.all([a.start(), b.start()])
     await Promise.all([a.node.waitUntilReachable({ signal: AbortSignal.timeout(30_000) }), b.node.waitUntilReachable({ signal: AbortSignal.timeout(30_000) })])
     const root = manifest.files[0]!.root
+    // A's downloads listen for others from when its hello reached the gossip: with nobody
+    // else fetching, it then takes its blocks in one run
+    await waitFor('A\'s hello', () => a.availability.helloDelivered, 30_000)
     let aDone = false
     a.addEventListener('fetch:done', () => { aDone = true })
     origin.resetCounters()
