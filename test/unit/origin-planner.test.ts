@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { ownerOf } from '../../src/content/fetch/owner.ts'
-import { planOrigin } from '../../src/content/fetch/origin-planner.ts'
+import { originBeatsPeers, planOrigin, shouldProbeOrigin } from '../../src/content/fetch/origin-planner.ts'
+import { peerRate } from '../../src/content/fetch/peer-rate.ts'
 import type { TableBlock } from '../../src/content/fetch/block-table.ts'
 import type { OriginPlanInput, OriginRun } from '../../src/content/fetch/origin-planner.ts'
 
@@ -203,6 +204,57 @@ describe('origin planner', () => {
     assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 9_100 })), [{ first: 0, last: 0, purpose: 'urgent', reason: 'late' }])
   })
 
+
+  it('takes the reader\'s held block from an origin that beats peers, after one origin block time, never a claimed one', () => {
+    const blocks = table(8)
+    const beats = { fetched: 2, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false, beatsPeers: true }
+    const held = { holders: () => 1, members: ['peer-a'], origin: beats }
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 50 })), [], 'the reader waited less than an origin block')
+    blocks[2]!.asks.set('peer-a', 9_900)
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 150 })), [{ first: 0, last: 1, purpose: 'urgent', reason: 'faster' }], 'a run up to the block a peer is asked for')
+    assert.deepEqual(planOrigin(input(blocks, { ...held, nextSince: 10_000 - 150, claims: (i) => i === 0 ? new Map([['peer-a', 100]]) : undefined })), [], 'another visitor fetches it')
+    assert.deepEqual(planOrigin(input(blocks, { ...held, origin: { ...beats, beatsPeers: false }, nextSince: 10_000 - 150 })), [], 'peers as fast: they bring it')
+  })
+
+  it('the origin beats peers only when it is several times faster and fast in itself; peers are judged after a window of asking', () => {
+    const MiB = 1_048_576
+    const base = { liveBytesPerSecond: undefined, blockMs: 64, blockBytes: BLOCK, peerBytesPerSecond: 0.6 * MiB, factor: 3, minBytesPerSecond: 2 * MiB }
+    assert.equal(originBeatsPeers(base), true, '4 MiB/s (a block in 64 ms, measured earlier) against 0.6 MiB/s from peers')
+    assert.equal(originBeatsPeers({ ...base, liveBytesPerSecond: 0.15 * MiB }), false, 'what it gives now counts: a crowd\'s share')
+    assert.equal(originBeatsPeers({ ...base, peerBytesPerSecond: 2 * MiB }), false, 'peers nearly as fast')
+    assert.equal(originBeatsPeers({ ...base, blockMs: 160, peerBytesPerSecond: 0.1 * MiB }), false, '1.6 MiB/s (a small origin measured alone) is no fast origin, whatever peers do')
+    assert.equal(originBeatsPeers({ ...base, peerBytesPerSecond: undefined }), false)
+    assert.equal(originBeatsPeers({ ...base, peerBytesPerSecond: 0 }), false, 'stalled peers are the deadlines\' business')
+
+    const rate = peerRate({ windowMs: 2_000 })
+    assert.equal(rate.bytesPerSecond(0), undefined)
+    rate.asking(1_000)
+    rate.bytes(BLOCK, 1_500)
+    assert.equal(rate.bytesPerSecond(2_500), undefined, 'not a window of asking yet')
+    rate.bytes(BLOCK, 2_900)
+    assert.equal(rate.bytesPerSecond(3_000), BLOCK, 'two blocks in the last two seconds')
+    assert.equal(rate.bytesPerSecond(4_000), BLOCK / 2, 'the first left the window')
+    assert.equal(rate.bytesPerSecond(5_000), 0)
+  })
+
+  it('probes the origin again only when peers are slow, it looked faster, nobody uses it and its figure is stale', () => {
+    const MiB = 1_048_576
+    const base = { now: 20_000, peerBytesPerSecond: 0.2 * MiB, originBytesPerSecond: 0.9 * MiB, lastOriginAt: 1_000, lastProbeAt: undefined, othersFetching: false, slowPeersBytesPerSecond: MiB, staleMs: 5_000 }
+    assert.equal(shouldProbeOrigin(base), true, 'a busy page read the origin at 0.9 MiB/s once; peers now give 0.2')
+    assert.equal(shouldProbeOrigin({ ...base, peerBytesPerSecond: 1.5 * MiB }), false, 'peers are fast enough')
+    assert.equal(shouldProbeOrigin({ ...base, originBytesPerSecond: 0.3 * MiB }), false, 'a crowd\'s share of a small origin, measured: no better')
+    assert.equal(shouldProbeOrigin({ ...base, othersFetching: true }), false, 'the swarm is using the origin')
+    assert.equal(shouldProbeOrigin({ ...base, lastOriginAt: 17_000 }), false, 'measured lately')
+    assert.equal(shouldProbeOrigin({ ...base, lastProbeAt: 16_000 }), false, 'probed lately')
+    assert.equal(shouldProbeOrigin({ ...base, lastProbeAt: 14_000 }), true)
+    assert.equal(shouldProbeOrigin({ ...base, peerBytesPerSecond: undefined }), false, 'peers not judged yet')
+
+    // the planner: two blocks, whoever holds them, never a claimed one
+    const blocks = table(8)
+    const origin = { fetched: 2, quick: false, inflight: 0, fillInflight: 0, urgentInflight: false, fast: false, probe: true }
+    assert.deepEqual(planOrigin(input(blocks, { holders: () => 1, members: ['peer-a'], origin })), [{ first: 0, last: 1, purpose: 'urgent', reason: 'probe' }])
+    assert.deepEqual(planOrigin(input(blocks, { holders: () => 1, members: ['peer-a'], origin, claims: (i) => i === 0 ? new Map([['peer-a', 10]]) : undefined })), [])
+  })
 
   it('a fast origin takes everything in the reader\'s order, claims or not', () => {
     const blocks = table(20)

@@ -117,3 +117,27 @@ export const ORIGIN_RATE_EWMA_WEIGHT = 0.3
 
 /** The origin's rate is judged only once this many bytes came (a first block's worth, nearly). */
 export const ORIGIN_RATE_MIN_BYTES = 196_608
+
+/** What peers deliver to a download is measured over this window (ms). */
+export const DEFAULT_PEER_RATE_WINDOW_MS = 2_000
+
+/**
+ * The reader's block goes to a slow-judged origin, whoever holds it, when the origin proves this
+ * many times faster than what peers delivered lately: an uncapped origin read slowly by a busy
+ * page at first, then left for peers whose uploads are capped. Three: a shared origin only a
+ * little faster than peers is better left to the visitors who need it.
+ */
+export const DEFAULT_ORIGIN_BEATS_PEERS_FACTOR = 3
+
+/**
+ * …and only when it delivers at least this much to this visitor (2 MiB/s): a crowd's share of
+ * a small origin never does, and a visitor alone on it for a moment measures at most its whole
+ * rate, about this.
+ */
+export const DEFAULT_ORIGIN_BEATS_PEERS_MIN_BYTES_PER_SECOND = 2 * 1_048_576
+
+/** Peers that deliver a download less than this (1 MiB/s) are slow enough to measure the origin again. */
+export const DEFAULT_PROBE_BELOW_PEER_BYTES_PER_SECOND = 1_048_576
+
+/** A download's origin measurement goes stale after this long without an origin request; probes are at least this far apart (ms). */
+export const DEFAULT_ORIGIN_PROBE_STALE_MS = 5_000

@@ -16,13 +16,15 @@ import * as defaults from './constants.ts'
 import { BlockUnavailableError, OriginIntegrityError } from './errors.ts'
 import { originBlocks } from './origin-stream.ts'
 import { originRate } from './origin-rate.ts'
-import { planOrigin } from './origin-planner.ts'
+import { originBeatsPeers, planOrigin, shouldProbeOrigin } from './origin-planner.ts'
+import { peerRate } from './peer-rate.ts'
 import { planDials, planPeers } from './peer-planner.ts'
 import type { RemoteFilePeer } from '../availability/index.ts'
 import type { ManifestFile } from '../manifest-types.ts'
 import type { OriginRate } from './origin-rate.ts'
 import type { OriginRun } from './origin-planner.ts'
 import type { PlanPeer } from './peer-planner.ts'
+import type { PeerRate } from './peer-rate.ts'
 import type { PeerScores } from './peer-scores.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -125,7 +127,7 @@ export interface DownloadCounters {
   originRuns: { urgent: number, fill: number, fast: number }
   originBlocks: { urgent: number, fill: number, fast: number }
   /** Why the reader's blocks went to the origin: its first, ours, free too long, no linked holder, waited too long. */
-  urgentReasons: { first: number, ours: number, free: number, unasked: number, late: number }
+  urgentReasons: { first: number, ours: number, free: number, unasked: number, late: number, faster: number, probe: number }
   /** Which free blocks the fill took: left free too long (orphan), ours, any (alone). */
   fillReasons: { orphan: number, own: number, alone: number }
   /** Peer asks made, answered with the block, answered "don't have", given up (stalled peer). */
@@ -188,6 +190,8 @@ export class FileDownload {
   private readonly askPriority = new Map<string, number>()
   private readonly runs = new Set<Run>()
   private readonly rate: OriginRate
+  /** What peers delivered lately. */
+  private readonly peerRate: PeerRate
   private readonly dialing = new Set<string>()
   private readonly dialFailed = new Map<string, number>()
   private readonly lastDelivery = new Map<string, number>()
@@ -225,12 +229,15 @@ export class FileDownload {
   private originBytes = 0
   private originActiveMs = 0
   private originActiveSince: number | undefined
+  /** When the last origin request ended / the last probe of the origin started. */
+  private lastOriginAt: number | undefined
+  private lastProbeAt: number | undefined
   private settled = false
   private settledAt: number | undefined
   readonly counters: DownloadCounters = {
     originRuns: { urgent: 0, fill: 0, fast: 0 },
     originBlocks: { urgent: 0, fill: 0, fast: 0 },
-    urgentReasons: { first: 0, ours: 0, free: 0, unasked: 0, late: 0 },
+    urgentReasons: { first: 0, ours: 0, free: 0, unasked: 0, late: 0, faster: 0, probe: 0 },
     fillReasons: { orphan: 0, own: 0, alone: 0 },
     originLog: [],
     asks: 0,
@@ -272,6 +279,7 @@ export class FileDownload {
     }
     this.now = components.now ?? (() => performance.now())
     this.random = components.random ?? Math.random
+    this.peerRate = peerRate({ windowMs: defaults.DEFAULT_PEER_RATE_WINDOW_MS })
     this.rate = originRate({ fastBytesPerSecond: this.o.fastOriginBytesPerSecond, slowBytesPerSecond: this.o.slowOriginBytesPerSecond, minBytes: defaults.ORIGIN_RATE_MIN_BYTES })
     this.createdAt = this.now()
     this.table = new BlockTable(file)
@@ -608,7 +616,32 @@ export class FileDownload {
       discovering: !this.settled,
       // alone so far, but only just settled: on a busy machine others' summaries can still be on their way
       cautious: this.settledAt == null || now - this.settledAt < this.o.aloneCautionMs,
-      origin: { fetched: this.originBlocksFetched, quick, inflight: this.runs.size, fillInflight, urgentInflight, fast },
+      origin: {
+        fetched: this.originBlocksFetched,
+        quick,
+        inflight: this.runs.size,
+        fillInflight,
+        urgentInflight,
+        fast,
+        beatsPeers: originBeatsPeers({
+          liveBytesPerSecond: this.rate.bytesPerSecond(now),
+          blockMs: this.rate.blockMs,
+          blockBytes: blocks[this.next]?.size ?? 0,
+          peerBytesPerSecond: this.peerRate.bytesPerSecond(now),
+          factor: defaults.DEFAULT_ORIGIN_BEATS_PEERS_FACTOR,
+          minBytesPerSecond: defaults.DEFAULT_ORIGIN_BEATS_PEERS_MIN_BYTES_PER_SECOND
+        }),
+        probe: shouldProbeOrigin({
+          now,
+          peerBytesPerSecond: this.peerRate.bytesPerSecond(now),
+          originBytesPerSecond: this.rate.blockMs != null ? (blocks[this.next]?.size ?? 0) / Math.max(this.rate.blockMs, 1) * 1000 : undefined,
+          lastOriginAt: this.runs.size > 0 ? now : this.lastOriginAt,
+          lastProbeAt: this.lastProbeAt,
+          othersFetching: claims.size > 0,
+          slowPeersBytesPerSecond: defaults.DEFAULT_PROBE_BELOW_PEER_BYTES_PER_SECOND,
+          staleMs: defaults.DEFAULT_ORIGIN_PROBE_STALE_MS
+        })
+      },
       config: {
         deadlineMs: this.o.deadlineMs,
         concurrency: this.o.originConcurrency,
@@ -723,10 +756,12 @@ export class FileDownload {
     this.askControllers.set(id, ac)
     this.askPriority.set(id, this.priority(index))
     this.counters.asks++
+    this.peerRate.asking(since)
     this.c.want(peer, b.cid, { priority: this.priority(index), signal: AbortSignal.any([this.controller.signal, ac.signal]) }).then(bytes => {
       const t = this.now()
       this.lastDelivery.set(key, t)
       this.c.scores.recordSuccess(key, bytes.byteLength, t - since)
+      this.peerRate.bytes(bytes.byteLength, t)
       this.counters.delivered++
       this.complete(index, leafData(b.cid, bytes), bytes, 'peer', peer, t - since)
     }, (err: any) => {
@@ -808,6 +843,7 @@ export class FileDownload {
       this.rate.active(true, this.originActiveSince)
     }
     this.runs.add(run)
+    if (plan.reason === 'probe') this.lastProbeAt = this.now()
     this.counters.originRuns[plan.purpose]++
     this.counters.originBlocks[plan.purpose] += plan.last - plan.first + 1
     if (plan.reason != null) this.counters.urgentReasons[plan.reason]++
@@ -876,6 +912,7 @@ export class FileDownload {
         if (this.runs.size === 0 && this.originActiveSince != null) {
           this.originActiveMs += this.now() - this.originActiveSince
           this.originActiveSince = undefined
+          this.lastOriginAt = this.now()
           this.rate.active(false, this.now())
         }
         this.schedule()

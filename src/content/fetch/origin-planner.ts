@@ -15,7 +15,12 @@
  *   visitor and block, so that readers waiting for the same block do not all take it at once),
  *   or no linked peer could be asked for it for two deadlines (a dial takes seconds on a busy
  *   machine; one to a holder under way is waited for), or the reader has waited
- *   `urgentAfterMs` (the last two with a jitter of up to half as much again) — but never a block another visitor announced fetching, unless that
+ *   `urgentAfterMs` (the last two with a jitter of up to half as much again), or the origin
+ *   has proved several times faster than what peers deliver (`faster`: an uncapped origin read
+ *   slowly by a busy page at first, peers with capped uploads) and the reader has waited one
+ *   origin block time; or, when peers deliver little and the origin, unused for a while by
+ *   anyone we know of, looked faster than that, two blocks to measure it again (`probe`) — but
+ *   never a block another visitor announced fetching, unless that
  *   announcement is older than `claimTrustMs` (that visitor missed its deadline).
  * While the origin is fast, peers are not worth their cost: it fetches everything in the
  * reader's order, in long runs.
@@ -80,6 +85,10 @@ export interface OriginPlanInput {
     fillInflight: number
     urgentInflight: boolean
     fast: boolean
+    /** The origin delivers several times faster than peers do (see `originBeatsPeers`). */
+    beatsPeers?: boolean
+    /** Its rate is worth measuring again with the reader's next blocks (see `shouldProbeOrigin`). */
+    probe?: boolean
   }
   config: OriginPlanConfig
   random: () => number
@@ -88,7 +97,7 @@ export interface OriginPlanInput {
 export type OriginRunPurpose = 'urgent' | 'fill' | 'fast'
 
 /** Why the reader's block went to the origin (for stats and tuning). */
-export type UrgentReason = 'first' | 'ours' | 'free' | 'unasked' | 'late'
+export type UrgentReason = 'first' | 'ours' | 'free' | 'unasked' | 'late' | 'faster' | 'probe'
 
 /** Which free block the fill took. */
 export type FillReason = 'orphan' | 'own' | 'alone'
@@ -189,8 +198,18 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
           ? 'free'
           : !free && r.asks.size === 0 && waited >= 2 * config.deadlineMs * (1 + j / 2) && !(input.dialingHolder?.(r.index) ?? false)
             ? 'unasked'
-            : waited >= config.urgentAfterMs * (1 + j / 2) ? 'late' : undefined
-    if (reason != null) {
+            : waited >= config.urgentAfterMs * (1 + j / 2)
+              ? 'late'
+              : origin.beatsPeers === true && waited >= config.blockMs
+                ? 'faster'
+                : origin.probe === true ? 'probe' : undefined
+    if (reason === 'faster' || reason === 'probe') {
+      // peers are the slower source (or may be): the origin takes a run whoever holds it (not
+      // what a peer is asked for or another visitor fetches), and its rate is measured again
+      const limit = reason === 'probe' ? 2 * r.size : config.maxRunBytes
+      runs.push({ first: r.index, last: extend(r.index, b => b.asks.size === 0 && !claimedByOthers(b.index), limit), purpose: 'urgent', reason })
+      inflight++
+    } else if (reason != null) {
       const limit = input.members.length === 0 && input.cautious === true ? r.size : config.maxRunBytes
       runs.push({ first: r.index, last: extend(r.index, b => !covered(b.index) && mine(b.index) && b.asks.size === 0, limit), purpose: 'urgent', reason })
       inflight++
@@ -226,4 +245,63 @@ export function planOrigin (input: OriginPlanInput): OriginRun[] {
     }
   }
   return runs
+}
+
+export interface OriginVsPeers {
+  /** The origin's rate to this download now (while a request is under way), bytes per second. */
+  liveBytesPerSecond: number | undefined
+  /** Its last measured time per block (from earlier requests), ms, and a block's size. */
+  blockMs: number | undefined
+  blockBytes: number
+  /** What peers delivered to this download lately, bytes per second (undefined: not judged yet). */
+  peerBytesPerSecond: number | undefined
+  /** How many times faster than peers the origin must be. */
+  factor: number
+  /** And at least this fast: a crowd's share of a saturated origin never is. */
+  minBytesPerSecond: number
+}
+
+/**
+ * Whether the origin is clearly the faster source: several times what peers deliver lately,
+ * and fast in itself. The live rate counts when there is one (it is what the origin gives now,
+ * shared with everyone else's requests); else the last block time measured.
+ */
+export function originBeatsPeers (input: OriginVsPeers): boolean {
+  const peers = input.peerBytesPerSecond
+  if (peers == null || peers <= 0) return false
+  const origin = input.liveBytesPerSecond ?? (input.blockMs != null ? input.blockBytes / Math.max(input.blockMs, 1) * 1000 : undefined)
+  if (origin == null) return false
+  return origin >= input.minBytesPerSecond && origin >= input.factor * peers
+}
+
+export interface OriginProbeInput {
+  now: number
+  /** What peers delivered to this download lately, bytes per second (undefined: not judged yet). */
+  peerBytesPerSecond: number | undefined
+  /** The origin's last measured rate to this download (from its block times), bytes per second. */
+  originBytesPerSecond: number | undefined
+  /** When this download last had an origin request under way / last probed (undefined: never). */
+  lastOriginAt: number | undefined
+  lastProbeAt: number | undefined
+  /** Another visitor we know of announced an origin fetch (the swarm is using the origin). */
+  othersFetching: boolean
+  /** Peers delivering less than this are slow (bytes per second). */
+  slowPeersBytesPerSecond: number
+  /** The origin's last measurement goes stale after this long, and probes are this far apart (ms). */
+  staleMs: number
+}
+
+/**
+ * Whether to measure the origin again: what a download measured of it early (a busy page's
+ * first blocks, read while twenty tabs opened) can be far from what it gives now. Only while
+ * peers deliver little, the origin looked at least twice as fast as that when last measured,
+ * nobody we know of uses it, and that measurement is stale: a crowd that shares a small origin
+ * measures it slow, uses it, and is never probed.
+ */
+export function shouldProbeOrigin (input: OriginProbeInput): boolean {
+  const peers = input.peerBytesPerSecond
+  if (peers == null || peers >= input.slowPeersBytesPerSecond || input.othersFetching) return false
+  if (input.originBytesPerSecond == null || input.originBytesPerSecond < 2 * peers) return false
+  if (input.lastOriginAt != null && input.now - input.lastOriginAt < input.staleMs) return false
+  return input.lastProbeAt == null || input.now - input.lastProbeAt >= input.staleMs
 }
