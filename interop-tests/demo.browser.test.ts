@@ -317,4 +317,52 @@ describe('the demo site (npm start) in real Chromium', { timeout: 240_000 }, () 
     assert.match(panel.statusText ?? '', /origin/)
     await screenshot(e, 'demo-relay-down.png')
   })
+
+  it('a tab that closes mid-transfer does not break the download it served for another tab: the worker goes on from the byte it broke at', async () => {
+    // tab A runs a swarm; tab B (same browser context, so the same worker) runs none, so the
+    // worker hands B's request to A. A closes after B read its first bytes
+    const a = visitors.at(-1) ?? await visit('serving tab')
+    const b = await a.context.newPage()
+    b.setDefaultTimeout(90_000)
+    // a document of the site without the drop-in: the manifest itself
+    await b.goto(new URL('swarmsite.json', demo.url).href)
+    assert.equal(await b.evaluate(() => navigator.serviceWorker.controller != null), true, 'the worker controls tab B')
+    const firstBytes = await b.evaluate(async (path) => {
+      const response = await fetch(`/${path}`)
+      const reader = response.body!.getReader()
+      const chunks: Uint8Array[] = []
+      const first = await reader.read()
+      chunks.push(first.value!)
+      ;(window as any).pending = { reader, chunks }
+      return first.value!.byteLength
+    }, DOWNLOAD_PATH)
+    const served = await a.page.evaluate(async () => (await window.swarmsite!).bridge!.served().map(s => new URL(s.url).pathname.slice(1)))
+    assert.ok(served.includes(DOWNLOAD_PATH), 'tab A\'s swarm answered tab B\'s request')
+    const before = demo.origin.requests().length
+    await a.page.close()
+    visitors.splice(visitors.indexOf(a), 1)
+    const result = await b.evaluate(async () => {
+      const { reader, chunks } = (window as any).pending as { reader: ReadableStreamDefaultReader<Uint8Array>, chunks: Uint8Array[] }
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        chunks.push(value)
+      }
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0))
+      let at = 0
+      for (const c of chunks) { all.set(c, at); at += c.byteLength }
+      const digest = await crypto.subtle.digest('SHA-256', all)
+      return { length: all.byteLength, sha: [...new Uint8Array(digest)].map(x => x.toString(16).padStart(2, '0')).join('') }
+    })
+    const { size, sha } = expected.get(DOWNLOAD_PATH)!
+    assert.equal(result.length, size, 'tab B got the whole file')
+    assert.equal(result.sha, sha, 'byte for byte')
+    // with tab A gone (and no other ready tab), the rest came from the origin, from where it broke
+    const resumed = demo.origin.requests().slice(before).filter(r => r.path === DOWNLOAD_PATH)
+    process.stdout.write(`# tab closed mid-transfer: tab B had ${firstBytes} bytes; the worker went on with ${JSON.stringify(resumed.map(r => r.range ?? 'whole'))}\n`)
+    assert.ok(resumed.length >= 1, 'the worker asked the origin for the rest')
+    const from = Number(/^bytes=(\d+)-/.exec(resumed[0]!.range ?? '')?.[1] ?? NaN)
+    assert.ok(from >= firstBytes && from < size, `from the byte it broke at (${resumed[0]!.range}), not from the start`)
+    await b.close()
+  })
 })

@@ -49,3 +49,12 @@ export const READY_ACK_TIMEOUT_MS = 2_000
 
 /** A page answers the head this fast or the worker goes to the network itself. */
 export const HEAD_TIMEOUT_MS = 4_000
+
+/** Once bytes flow, a page answers each pull this fast or the body goes on elsewhere. */
+export const BODY_TIMEOUT_MS = 30_000
+
+/** While it waits for a page, the worker checks this often that the page is still there (a closed tab says nothing). */
+export const CLIENT_CHECK_MS = 500
+
+/** Other pages a broken body is offered to before the network. */
+export const RESUME_PAGE_TRIES = 2
