@@ -34,8 +34,10 @@ export async function launchChromiumIn (host: WanHost, options: { args?: string[
       browser,
       async newContext (origin) {
         const context = await browser.newContext()
-        // Chromium gathers no ICE candidates for a page without media permission
-        await context.grantPermissions(['camera', 'microphone'], { origin })
+        // Chromium gathers no ICE candidates for a page without media permission; and a page
+        // from http://localhost may reach the WAN's private 10.7.x.y addresses (relay, origin)
+        // only with Local Network Access permission (Chromium 156 refuses it otherwise)
+        await context.grantPermissions(['camera', 'microphone', 'local-network-access'], { origin })
         return context
       },
       async close () {

@@ -46,6 +46,13 @@ export interface WanRegionInit {
   /** A short label for logs and reports, e.g. 'eu'. */
   name: string
   hosts: number
+  /**
+   * Host 1 of this region is the calling process's own network namespace (it gets a wan0 at
+   * 10.7.<region>.1): servers it or its children start (a relay, an origin) are then in the
+   * WAN without a namespace hop. Only inside scripts/in-netns.sh, so the machine's own
+   * namespace never gets a device. At most one region.
+   */
+  includeSelf?: boolean
   /** tbf on every host's wan0 egress: its access uplink. */
   uplink?: { rateKbit: number, queueMs: number, burstBytes?: number }
 }
@@ -71,7 +78,7 @@ export interface WanHost {
   number: number
   address: string
   nsPath: string
-  /** argv prefix running a command inside this host. */
+  /** argv prefix running a command inside this host (empty for the caller's own namespace). */
   enter: string[]
   /** `spawn` inside the host's namespace. */
   spawn (command: string, args: string[], options?: SpawnOptions): ChildProcess
@@ -147,6 +154,10 @@ function shapeOf (link: WanLinkShape | number): WanLinkShape {
 function validate (init: WanInit): void {
   const n = init.regions.length
   if (n < 1 || n > 32) throw new RangeError(`regions: 1..32, got ${n}`)
+  if (init.regions.filter(r => r.includeSelf === true).length > 1) throw new RangeError('includeSelf: at most one region')
+  if (init.regions.some(r => r.includeSelf === true) && process.env.SWARMSITE_IN_NETNS !== '1') {
+    throw new Error('includeSelf only inside scripts/in-netns.sh (it adds a device to this process\'s namespace)')
+  }
   for (const r of init.regions) {
     if (!Number.isInteger(r.hosts) || r.hosts < 1 || r.hosts > 254) throw new RangeError(`region ${r.name}: hosts must be 1..254, got ${r.hosts}`)
   }
@@ -185,19 +196,25 @@ export async function startWan (init: WanInit): Promise<Wan> {
   try {
     for (const [ri, region] of init.regions.entries()) {
       for (let h = 1; h <= region.hosts; h++) {
-        const ns = await holdNamespace()
-        held.push(ns)
-        const enter = ns.enter
+        let nsPath = `/proc/${process.pid}/ns/net`
+        let enter: string[] = []
+        if (!(h === 1 && region.includeSelf === true)) {
+          const ns = await holdNamespace()
+          held.push(ns)
+          nsPath = ns.nsPath
+          enter = ns.enter
+        }
+        const argv = (command: string, args: string[]): [string, string[]] => enter.length === 0 ? [command, args] : [enter[0]!, [...enter.slice(1), command, ...args]]
         hosts.push({
           name: `${region.name}-${h}`,
           region: region.name,
           regionNumber: ri + 1,
           number: h,
           address: `${WAN_PREFIX}.${ri + 1}.${h}`,
-          nsPath: ns.nsPath,
+          nsPath,
           enter,
-          spawn: (command, args, options) => spawn(enter[0]!, [...enter.slice(1), command, ...args], options ?? {}),
-          exec: async (command, args) => (await run(enter[0]!, [...enter.slice(1), command, ...args])).stdout
+          spawn: (command, args, options) => spawn(...argv(command, args), options ?? {}),
+          exec: async (command, args) => (await run(...argv(command, args))).stdout
         })
       }
     }
@@ -280,7 +297,8 @@ export async function startWan (init: WanInit): Promise<Wan> {
 }
 
 async function runWithInput (enter: string[], argv: string[], input: string): Promise<void> {
-  const child = spawn(enter[0]!, [...enter.slice(1), ...argv], { stdio: ['pipe', 'ignore', 'pipe'] })
+  const full = [...enter, ...argv]
+  const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   child.stdin!.end(input)
