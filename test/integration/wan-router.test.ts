@@ -10,11 +10,16 @@
  * ones leave 10 % for scheduling on a loaded 2-core machine.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { startWan } from '../../benchmarks/wan/wan.ts'
 import type { Wan, WanHost } from '../../benchmarks/wan/wan.ts'
+
+const run = promisify(execFile)
 
 const PEER = new URL('../../benchmarks/wan/dc-peer.ts', import.meta.url).pathname
 const BLAST = new URL('../../benchmarks/wan/udp-blast.ts', import.meta.url).pathname
@@ -142,5 +147,28 @@ describe('emulated WAN: loss and rate', { timeout: 120_000 }, () => {
     // the router's rate counts IP bytes: 28 of header per datagram
     const expected = RATE * size / (size + 28)
     assert.ok(Math.abs(got.bytesPerSecond - expected) < expected * 0.1, `received ${(got.bytesPerSecond / 1024).toFixed(0)} KiB/s, configured ${(expected / 1024).toFixed(0)} KiB/s of payload`)
+  })
+})
+
+describe('emulated WAN: teardown', { timeout: 60_000 }, () => {
+  it('stop removes the router, every namespace it made, and the wan0 it gave this process', async () => {
+    const wan = await startWan({ regions: [{ name: 'a', hosts: 2, includeSelf: true }, { name: 'b', hosts: 1 }], links: [[5, 5], [5, 5]] })
+    const self = wan.host('a', 1)
+    const others = wan.hosts.filter(h => h !== self)
+    try {
+      assert.equal(self.address, '10.7.1.1')
+      assert.match((await run('ip', ['-br', 'addr', 'show', 'dev', 'wan0'])).stdout, /10\.7\.1\.1\/16/)
+      // this process is a host like any other: it reaches the others through the router
+      const ping = await wan.ping(self, wan.host('b', 1), { count: 2, intervalMs: 10 })
+      assert.equal(ping.received, 2)
+      for (const h of others) assert.ok(existsSync(h.nsPath))
+    } finally {
+      await wan.stop()
+    }
+    await assert.rejects(run('ip', ['link', 'show', 'dev', 'wan0']))
+    for (const h of others) assert.equal(existsSync(h.nsPath), false, `${h.name}'s namespace holder is still there`)
+    const routers = (await run('ps', ['-eo', 'args'])).stdout.split('\n').filter(l => l.includes('wanrouter') && l.includes(self.nsPath))
+    assert.deepEqual(routers, [])
+    await assert.rejects(wan.stats(), /stopped/)
   })
 })
