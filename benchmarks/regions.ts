@@ -19,6 +19,7 @@ import { buildManifest } from '../src/content/manifest.ts'
 import { startRelayProcess } from '../test/helpers/relay-process.ts'
 import { makeAsset } from './crowd/asset.ts'
 import { startCrowdOrigin } from './crowd/origin.ts'
+import { cpuBetween, cpuMark } from './crowd/machine.ts'
 import { bundlePage } from './crowd/pages.ts'
 import { UsageError, parseDuration, parseRate, parseSize } from './crowd/units.ts'
 import { reexecInNetns } from './lib/netns.ts'
@@ -47,12 +48,17 @@ own host (network namespace) with its own Chromium; all traffic crosses the WAN 
                          (default 20s)
   --origin-rate <rate>   origin cap (default 2MiB/s; none = uncapped)
   --upload-rate <rate>   each visitor's upload cap (default 1MiB/s)
+  --downlink <rate>      each visitor host's access downlink (tbf behind an IFB), e.g. 50mbit,
+                         6MiB/s (default none: the router's bursts reach the receiving socket
+                         unpaced)
+  --uplink <rate>        each visitor host's access uplink (tbf on wan0) (default none; the
+                         library's upload cap still applies)
   --delays <a,b,c>       one-way ms: inside a region, ${REGIONS[0]}-${REGIONS[1]}, to/from ${REGIONS[2]} (default 5,40,120)
   --timeout <s>          deadline after the last arrival (default 180s)
   --out <file>           JSON result (default benchmarks/results/regions-<YYYY-MM-DD>.json)
 `
 
-interface Options { perRegion: number, size: number, arrivalMs: number, originRate: number, uploadRate: number, delays: [number, number, number], timeoutMs: number, out: string }
+interface Options { downlinkKbit?: number, uplinkKbit?: number, perRegion: number, size: number, arrivalMs: number, originRate: number, uploadRate: number, delays: [number, number, number], timeoutMs: number, out: string }
 
 function options (): Options {
   const { values } = parseArgs({
@@ -63,6 +69,8 @@ function options (): Options {
       'origin-rate': { type: 'string' },
       'upload-rate': { type: 'string' },
       delays: { type: 'string' },
+      downlink: { type: 'string' },
+      uplink: { type: 'string' },
       timeout: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
@@ -76,7 +84,15 @@ function options (): Options {
   if (!Number.isInteger(perRegion) || perRegion < 1 || perRegion > 50) throw new UsageError(`--per-region must be 1..50, got ${values['per-region']}`)
   const delays = (values.delays ?? '5,40,120').split(',').map(Number)
   if (delays.length !== 3 || delays.some(d => !(d >= 0))) throw new UsageError(`--delays must be three numbers ≥ 0, got ${values.delays}`)
+  const kbit = (text: string | undefined, name: string): number | undefined => {
+    if (text == null) return undefined
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(k|m|g)bit\s*$/i.exec(text)
+    if (m != null) return Number(m[1]) * { k: 1, m: 1000, g: 1_000_000 }[m[2]!.toLowerCase() as 'k' | 'm' | 'g']
+    return parseRate(text, name) * 8 / 1000
+  }
   return {
+    downlinkKbit: kbit(values.downlink, 'downlink'),
+    uplinkKbit: kbit(values.uplink, 'uplink'),
     perRegion,
     size: parseSize(values.size ?? '4MiB', 'size'),
     arrivalMs: parseDuration(values.arrival ?? '20s', 'arrival', 'ms'),
@@ -109,6 +125,13 @@ async function openVisitor (host: WanHost, index: number, region: string, script
   }
 }
 
+/** Udp RcvbufErrors from a namespace's /proc/net/snmp. */
+function udpRcvbufErrors (snmp: string): number {
+  const [names, values] = snmp.split('\n').filter(l => l.startsWith('Udp: ')).map(l => l.split(/\s+/).slice(1))
+  const i = names?.indexOf('RcvbufErrors') ?? -1
+  return i >= 0 ? Number(values?.[i] ?? 0) : 0
+}
+
 async function main (): Promise<void> {
   const opts = options()
   const [intra, near, far] = opts.delays
@@ -119,7 +142,15 @@ async function main (): Promise<void> {
   try {
     // the first region's host 1 is this process: relay and origin listen on its WAN address
     const wan: Wan = await startWan({
-      regions: REGIONS.map((name, i) => ({ name, hosts: opts.perRegion + (i === 0 ? 1 : 0), ...(i === 0 ? { includeSelf: true } : {}) })),
+      // access shapes apply to the visitors' hosts (startWan leaves the includeSelf host, the
+      // server's, unshaped: a CDN edge's link is not a visitor's)
+      regions: REGIONS.map((name, i) => ({
+        name,
+        hosts: opts.perRegion + (i === 0 ? 1 : 0),
+        ...(i === 0 ? { includeSelf: true } : {}),
+        ...(opts.downlinkKbit != null ? { downlink: { rateKbit: opts.downlinkKbit, queueMs: 50, burstBytes: 32_768 } } : {}),
+        ...(opts.uplinkKbit != null ? { uplink: { rateKbit: opts.uplinkKbit, queueMs: 50, burstBytes: 32_768 } } : {})
+      })),
       links: [[intra, near, far], [near, intra, far], [far, far, intra]]
     })
     cleanups.push(async () => wan.stop())
@@ -149,6 +180,7 @@ async function main (): Promise<void> {
       log(`opened visitor ${index + 1}/${hosts.length} (${host.name})`)
     }
 
+    const cpuStart = cpuMark(relay.child.pid)
     const started = performance.now()
     const deadline = opts.arrivalMs + opts.timeoutMs
     const results = await Promise.all(visitors.map(async v => {
@@ -171,6 +203,11 @@ async function main (): Promise<void> {
       return { region: v.region, host: v.host, visit: { ...visit, arrivedAtMs: v.arriveAtMs } }
     }))
     const router = await wan.stats()
+    const cpu = cpuBetween(cpuStart, cpuMark(relay.child.pid))
+    // UDP datagrams each visitor's kernel dropped because the socket's buffer was full: with
+    // every link's queue in the router, a receiver too starved of CPU to read its socket in
+    // time is where bursts are lost (SCTP then retransmits)
+    const rcvbufErrors = Object.fromEntries(await Promise.all(results.map(async r => [r.host.name, udpRcvbufErrors(await r.host.exec('cat', ['/proc/net/snmp']))] as const)))
 
     const byRegion = bytesByRegion(results, REGIONS)
     const regionOfAddress = new Map(results.map(r => [r.host.address, r.region]))
@@ -188,6 +225,8 @@ async function main (): Promise<void> {
       regions: byRegion.map((b, i) => ({ ...b, ...timing(results.filter(r => r.region === b.region)), ip: ip[i] })),
       overall: { ...timing(results), originBytesServed: origin.bytesServed() },
       router: { links: router.links, unroutable: router.unroutable, noMemory: router.noMemory, cpuSeconds: router.cpuSeconds },
+      udpRcvbufErrors: rcvbufErrors,
+      cpu,
       visitors: results.map(r => ({ region: r.region, host: r.host.address, ...r.visit }))
     }
     await mkdir(join(opts.out, '..'), { recursive: true })
@@ -198,7 +237,7 @@ async function main (): Promise<void> {
       process.stdout.write(`${r.region.padEnd(6)}  ${`${r.ok}/${r.visitors}`.padEnd(4)}  ${mib(r.sameRegionPeers).padStart(11)}  ${mib(r.otherRegionPeers).padStart(12)}  ${mib(r.origin).padStart(6)}   ${' '.repeat(16)} ${mib(r.ip!.sameRegionHosts)}/${mib(r.ip!.otherRegionHosts)}/${mib(r.ip!.server)}`.padEnd(100) +
         `${(r.completeP50 / 1000).toFixed(1)}/${(r.completeP95 / 1000).toFixed(1)}  ${(r.firstByteP50 / 1000).toFixed(2)}\n`)
     }
-    process.stdout.write(`overall: done p50 ${(report.overall.completeP50 / 1000).toFixed(1)} s, p95 ${(report.overall.completeP95 / 1000).toFixed(1)} s, ttfb p50 ${(report.overall.firstByteP50 / 1000).toFixed(2)} s; origin served ${mib(report.overall.originBytesServed)} MiB; router CPU ${router.cpuSeconds.toFixed(1)} s\nwrote ${opts.out}\n`)
+    process.stdout.write(`overall: done p50 ${(report.overall.completeP50 / 1000).toFixed(1)} s, p95 ${(report.overall.completeP95 / 1000).toFixed(1)} s, ttfb p50 ${(report.overall.firstByteP50 / 1000).toFixed(2)} s; origin served ${mib(report.overall.originBytesServed)} MiB; router CPU ${router.cpuSeconds.toFixed(1)} s; UDP receive-buffer drops at visitors ${Object.values(rcvbufErrors).reduce((a, b) => a + b, 0)}; otherProcessesShare ${cpu.otherProcessesShare}\nwrote ${opts.out}\n`)
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: Error) => { log(`teardown: ${err.message}`) })
   }

@@ -53,8 +53,23 @@ export interface WanRegionInit {
    * namespace never gets a device. At most one region.
    */
   includeSelf?: boolean
-  /** tbf on every host's wan0 egress: its access uplink. */
-  uplink?: { rateKbit: number, queueMs: number, burstBytes?: number }
+  /** tbf on every host's wan0 egress: its access uplink (not on the includeSelf host). */
+  uplink?: AccessShape
+  /**
+   * tbf on what every host receives (wan0's ingress redirected through an IFB device): its
+   * access downlink. Paces the router's bursts the way a last-mile link would, so they queue
+   * (and drop) there rather than in a receiving socket's buffer. Not on the includeSelf host.
+   */
+  downlink?: AccessShape
+}
+
+/** `tbf rate <rateKbit>kbit burst <burstBytes> latency <queueMs>ms` */
+export interface AccessShape {
+  rateKbit: number
+  /** The most a full queue delays a packet, ms (tbf `latency`). */
+  queueMs: number
+  /** Bucket depth, bytes; default 16 KiB. */
+  burstBytes?: number
 }
 
 export interface WanInit {
@@ -262,9 +277,22 @@ export async function startWan (init: WanInit): Promise<Wan> {
       // candidates that never connect (and router solicitations to count)
       await h.exec('sh', ['-c', 'echo 1 > /proc/sys/net/ipv6/conf/wan0/disable_ipv6'])
       await runWithInput(h.enter, ['ip', '-batch', '-'], batch.join('\n') + '\n')
-      if (region.uplink != null) {
-        const u = region.uplink
-        await h.exec('tc', ['qdisc', 'add', 'dev', 'wan0', 'root', 'tbf', 'rate', `${u.rateKbit}kbit`, 'burst', String(u.burstBytes ?? 16_384), 'latency', `${u.queueMs}ms`])
+      const tbf = (u: AccessShape): string => `tbf rate ${u.rateKbit}kbit burst ${u.burstBytes ?? 16_384} latency ${u.queueMs}ms`
+      const shaping: string[] = []
+      // the caller's own namespace (includeSelf) holds servers, not a visitor: never shaped
+      const isSelf = h.enter.length === 0
+      if (region.uplink != null && !isSelf) shaping.push(`qdisc add dev wan0 root ${tbf(region.uplink)}`)
+      if (region.downlink != null && !isSelf) {
+        shaping.push(
+          'link add ifb0 type ifb',
+          'link set ifb0 up',
+          'qdisc add dev wan0 handle ffff: ingress',
+          'filter add dev wan0 parent ffff: protocol ip u32 match u32 0 0 action mirred egress redirect dev ifb0',
+          `qdisc add dev ifb0 root ${tbf(region.downlink)}`)
+      }
+      for (const line of shaping) {
+        const [tool, ...rest] = line.startsWith('link ') ? ['ip', ...line.split(' ')] : ['tc', ...line.split(' ')]
+        await h.exec(tool!, rest)
       }
     }))
 

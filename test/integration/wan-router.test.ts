@@ -108,10 +108,11 @@ describe('emulated WAN: loss and rate', { timeout: 120_000 }, () => {
   const RATE = 1024 * 1024
   before(async () => {
     wan = await startWan({
-      regions: [{ name: 'x', hosts: 1 }, { name: 'y', hosts: 1 }],
+      regions: [{ name: 'x', hosts: 1 }, { name: 'y', hosts: 1 }, { name: 'z', hosts: 1, downlink: { rateKbit: 2 * RATE * 8 / 1000, queueMs: 50 } }],
       links: [
-        [1, { oneWayMs: 10, loss: 0.25 }],
-        [{ oneWayMs: 10, rateBytesPerSecond: RATE, queueMs: 50 }, 1]
+        [1, { oneWayMs: 10, loss: 0.25 }, 1],
+        [{ oneWayMs: 10, rateBytesPerSecond: RATE, queueMs: 50 }, 1, 1],
+        [1, 1, 1]
       ],
       seed: 7
     })
@@ -147,6 +148,16 @@ describe('emulated WAN: loss and rate', { timeout: 120_000 }, () => {
     // the router's rate counts IP bytes: 28 of header per datagram
     const expected = RATE * size / (size + 28)
     assert.ok(Math.abs(got.bytesPerSecond - expected) < expected * 0.1, `received ${(got.bytesPerSecond / 1024).toFixed(0)} KiB/s, configured ${(expected / 1024).toFixed(0)} KiB/s of payload`)
+  })
+
+  it('a host\'s downlink (tbf behind an IFB on what it receives) caps what reaches it', async () => {
+    const size = 1000
+    const got = await blast(wan.host('x', 1), wan.host('z', 1), 6 * RATE, size, 1.5)
+    // tbf counts the IP packet (28 bytes of headers per datagram here)
+    const expected = 2 * RATE * size / (size + 28)
+    assert.ok(Math.abs(got.bytesPerSecond - expected) < expected * 0.1, `received ${(got.bytesPerSecond / 1024).toFixed(0)} KiB/s, configured ${(expected / 1024).toFixed(0)} KiB/s of payload`)
+    const qdisc = await wan.host('z', 1).exec('tc', ['-s', 'qdisc', 'show', 'dev', 'ifb0'])
+    assert.match(qdisc, /dropped [1-9]/)
   })
 })
 
