@@ -202,6 +202,8 @@ async function main (): Promise<void> {
       log(`${v.host.name}: ${visit.ok ? 'done' : `failed (${visit.error ?? '?'})`} in ${(visit.completeMs / 1000).toFixed(1)} s, ${(visit.fromPeers / 1048576).toFixed(2)} MiB from peers`)
       return { region: v.region, host: v.host, visit: { ...visit, arrivedAtMs: v.arriveAtMs } }
     }))
+    // what each visitor uploaded over the whole run (its own visit ended before it served the later ones)
+    const uploadedTotal = await Promise.all(visitors.map(async v => v.page.evaluate(async () => (window as unknown as { benchAfter: () => Promise<{ uploaded: number }> }).benchAfter()).then(a => a.uploaded, () => Number.NaN)))
     const router = await wan.stats()
     const cpu = cpuBetween(cpuStart, cpuMark(relay.child.pid))
     // UDP datagrams each visitor's kernel dropped because the socket's buffer was full: with
@@ -227,7 +229,7 @@ async function main (): Promise<void> {
       router: { links: router.links, unroutable: router.unroutable, noMemory: router.noMemory, cpuSeconds: router.cpuSeconds },
       udpRcvbufErrors: rcvbufErrors,
       cpu,
-      visitors: results.map(r => ({ region: r.region, host: r.host.address, ...r.visit }))
+      visitors: results.map((r, i) => ({ region: r.region, host: r.host.address, ...r.visit, uploadedByEnd: uploadedTotal[i] }))
     }
     await mkdir(join(opts.out, '..'), { recursive: true })
     await writeFile(opts.out, JSON.stringify(report, null, 2) + '\n')
@@ -237,6 +239,8 @@ async function main (): Promise<void> {
       process.stdout.write(`${r.region.padEnd(6)}  ${`${r.ok}/${r.visitors}`.padEnd(4)}  ${mib(r.sameRegionPeers).padStart(11)}  ${mib(r.otherRegionPeers).padStart(12)}  ${mib(r.origin).padStart(6)}   ${' '.repeat(16)} ${mib(r.ip!.sameRegionHosts)}/${mib(r.ip!.otherRegionHosts)}/${mib(r.ip!.server)}`.padEnd(100) +
         `${(r.completeP50 / 1000).toFixed(1)}/${(r.completeP95 / 1000).toFixed(1)}  ${(r.firstByteP50 / 1000).toFixed(2)}\n`)
     }
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
+    process.stdout.write(`peer bytes: ${mib(sum(results.map(r => r.visit.fromPeers)))} MiB received (library), ${mib(sum(uploadedTotal))} MiB uploaded (library), ${mib(sum(report.regions.map(r => r.ip!.sameRegionHosts + r.ip!.otherRegionHosts)))} MiB of IP between visitor hosts (router)\n`)
     process.stdout.write(`overall: done p50 ${(report.overall.completeP50 / 1000).toFixed(1)} s, p95 ${(report.overall.completeP95 / 1000).toFixed(1)} s, ttfb p50 ${(report.overall.firstByteP50 / 1000).toFixed(2)} s; origin served ${mib(report.overall.originBytesServed)} MiB; router CPU ${router.cpuSeconds.toFixed(1)} s; UDP receive-buffer drops at visitors ${Object.values(rcvbufErrors).reduce((a, b) => a + b, 0)}; otherProcessesShare ${cpu.otherProcessesShare}\nwrote ${opts.out}\n`)
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: Error) => { log(`teardown: ${err.message}`) })
