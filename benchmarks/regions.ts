@@ -209,6 +209,8 @@ async function main (): Promise<void> {
     // UDP datagrams each visitor's kernel dropped because the socket's buffer was full: with
     // every link's queue in the router, a receiver too starved of CPU to read its socket in
     // time is where bursts are lost (SCTP then retransmits)
+    // packets each visitor's downlink queue (tbf on ifb0) dropped, when --downlink is set
+    const downlinkDrops = opts.downlinkKbit == null ? {} : Object.fromEntries(await Promise.all(results.map(async r => [r.host.name, Number(/dropped (\d+)/.exec(await r.host.exec('tc', ['-s', 'qdisc', 'show', 'dev', 'ifb0']))?.[1] ?? Number.NaN)] as const)))
     const rcvbufErrors = Object.fromEntries(await Promise.all(results.map(async r => [r.host.name, udpRcvbufErrors(await r.host.exec('cat', ['/proc/net/snmp']))] as const)))
 
     const byRegion = bytesByRegion(results, REGIONS)
@@ -228,6 +230,7 @@ async function main (): Promise<void> {
       overall: { ...timing(results), originBytesServed: origin.bytesServed() },
       router: { links: router.links, unroutable: router.unroutable, noMemory: router.noMemory, cpuSeconds: router.cpuSeconds },
       udpRcvbufErrors: rcvbufErrors,
+      downlinkDrops,
       cpu,
       visitors: results.map((r, i) => ({ region: r.region, host: r.host.address, ...r.visit, uploadedByEnd: uploadedTotal[i] }))
     }
@@ -241,7 +244,7 @@ async function main (): Promise<void> {
     }
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
     process.stdout.write(`peer bytes: ${mib(sum(results.map(r => r.visit.fromPeers)))} MiB received (library), ${mib(sum(uploadedTotal))} MiB uploaded (library), ${mib(sum(report.regions.map(r => r.ip!.sameRegionHosts + r.ip!.otherRegionHosts)))} MiB of IP between visitor hosts (router)\n`)
-    process.stdout.write(`overall: done p50 ${(report.overall.completeP50 / 1000).toFixed(1)} s, p95 ${(report.overall.completeP95 / 1000).toFixed(1)} s, ttfb p50 ${(report.overall.firstByteP50 / 1000).toFixed(2)} s; origin served ${mib(report.overall.originBytesServed)} MiB; router CPU ${router.cpuSeconds.toFixed(1)} s; UDP receive-buffer drops at visitors ${Object.values(rcvbufErrors).reduce((a, b) => a + b, 0)}; otherProcessesShare ${cpu.otherProcessesShare}\nwrote ${opts.out}\n`)
+    process.stdout.write(`overall: done p50 ${(report.overall.completeP50 / 1000).toFixed(1)} s, p95 ${(report.overall.completeP95 / 1000).toFixed(1)} s, ttfb p50 ${(report.overall.firstByteP50 / 1000).toFixed(2)} s; origin served ${mib(report.overall.originBytesServed)} MiB; router CPU ${router.cpuSeconds.toFixed(1)} s; UDP receive-buffer drops at visitors ${Object.values(rcvbufErrors).reduce((a, b) => a + b, 0)}, downlink queue drops ${Object.values(downlinkDrops).reduce((a, b) => a + b, 0)}; otherProcessesShare ${cpu.otherProcessesShare}\nwrote ${opts.out}\n`)
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: Error) => { log(`teardown: ${err.message}`) })
   }
