@@ -31,6 +31,10 @@ const scenarios: Record<string, { file: string, args?: string[], summary: string
     args: ['unconstrained'],
     summary: 'a crowd with an uncapped origin: what the swarm costs a visitor'
   },
+  faults: {
+    file: 'faults.ts',
+    summary: 'fault suite: corrupt liars, black holes, churn, relay killed; each run without and with its fault (Chromium visitors, Node holders)'
+  },
   'dht-sim': {
     file: 'dht-sim.ts',
     summary: 'real kad-dht nodes in one process (memory transport + latency model) at growing N: build, memory/node, lookup p50/p95, success'

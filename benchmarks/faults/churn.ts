@@ -4,7 +4,7 @@
  * The baseline is the same crowd with nobody leaving; its times set the leaving moments.
  */
 import { evenPlan, figuresOf, inWorld, ratio, result } from './kit.ts'
-import { seededRandom } from './visits.ts'
+import { seededRandom, shuffled } from '../lib/stats.ts'
 import type { Check, FaultScenario } from './types.ts'
 
 export const churn: FaultScenario = {
@@ -20,11 +20,7 @@ export const churn: FaultScenario = {
     const median = times[Math.floor(times.length / 2)] ?? 5_000
     const random = seededRandom(context.options.seed)
     // who leaves: a seeded shuffle, then the first `share` of it
-    const order = Array.from({ length: n }, (_, i) => i)
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1))
-      ;[order[i], order[j]] = [order[j]!, order[i]!]
-    }
+    const order = shuffled(Array.from({ length: n }, (_, i) => i), random)
     const leaving = order.slice(0, Math.round(n * share))
     const leaveAfterMs = new Map(leaving.map(i => [i, Math.round(median * (0.1 + 0.6 * random()))]))
     const fault = await inWorld(context, async () => {}, () => ({ ...evenPlan(context), leaveAfterMs }), async run => figuresOf('fault', run, { leaveAfterMs: Object.fromEntries(leaveAfterMs) }))

@@ -65,7 +65,7 @@ export async function runFaultSuite (init: FaultSuiteInit): Promise<ScenarioResu
 }
 
 function brokenResult (scenario: FaultScenario, err: any): ScenarioResult {
-  const empty = (label: 'baseline' | 'fault') => ({ label, visitors: [], ok: 0, total: 0, bytesVerified: 0, byteExact: true, completionMs: null, originBytes: 0, duplicateBytes: 0, fromPeers: 0, extra: {} })
+  const empty = (label: 'baseline' | 'fault') => ({ label, visitors: [], ok: 0, total: 0, bytesVerified: 0, byteExact: true, completionMs: null, originBytes: 0, duplicateBytes: 0, fromPeers: 0, cpu: null, extra: {} })
   return {
     scenario: scenario.name,
     summary: scenario.summary,

@@ -98,6 +98,8 @@ export interface RunFigures {
   /** the visitors' duplicate bytes (fetched twice) */
   duplicateBytes: number
   fromPeers: number
+  /** CPU over the visits; otherProcessesShare ≥ 0.10 means the machine was not quiet: figures not for committing */
+  cpu: { wallS: number, oursS: number, otherProcessesS: number, otherProcessesShare: number } | null
   /** whatever else the scenario measured in this run */
   extra: Record<string, unknown>
 }

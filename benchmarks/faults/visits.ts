@@ -3,7 +3,10 @@
  * mid-transfer when the plan says so, each given until the run's deadline; then their page
  * state collected, and the run's figures summed.
  */
+import os from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
+import { cpuSeconds, descendants, listProcesses, machineCpuSeconds } from '../lib/proc.ts'
+import { roundTo } from '../lib/stats.ts'
 import type { FaultPageState, RunFigures, VisitorOutcome } from './types.ts'
 import type { FaultVisitor, FaultWorld } from './world.ts'
 import type { VisitResult } from '../crowd/pages.ts'
@@ -26,11 +29,35 @@ export interface VisitsDone {
   states: Array<FaultPageState | undefined>
   /** the run's start on the wall clock (Date.now()) */
   t0Wall: number
+  cpu: RunCpu
+}
+
+/**
+ * CPU over the visits: this driver's whole process tree (Chromium, relay, holders, origin)
+ * against the machine's busy time. A process that ended meanwhile (a killed relay, a closed
+ * tab) loses its last seconds, which then count as other work: the share errs high.
+ */
+export interface RunCpu { wallS: number, oursS: number, otherProcessesS: number, otherProcessesShare: number }
+
+function treeCpu (): { at: number, ours: number, busy: number } {
+  const all = listProcesses()
+  const ours = descendants(process.pid, all).reduce((s, p) => s + (cpuSeconds(p.pid) ?? 0), 0)
+  const m = machineCpuSeconds()
+  // interrupts (loopback packets) are charged to no process: they are the run's too
+  return { at: performance.now(), ours: ours + m.irq, busy: m.busy }
+}
+
+function cpuBetween (a: ReturnType<typeof treeCpu>, b: ReturnType<typeof treeCpu>): RunCpu {
+  const wallS = (b.at - a.at) / 1000
+  const oursS = b.ours - a.ours
+  const otherProcessesS = Math.max(0, (b.busy - a.busy) - oursS)
+  return { wallS: roundTo(wallS, 2), oursS: roundTo(oursS, 2), otherProcessesS: roundTo(otherProcessesS, 2), otherProcessesShare: roundTo(otherProcessesS / (wallS * os.cpus().length), 3) }
 }
 
 export async function runVisits (world: FaultWorld, visitors: FaultVisitor[], asset: CrowdAsset, plan: VisitPlan, signal?: AbortSignal): Promise<VisitsDone> {
   if (plan.arrivalsMs.length !== visitors.length) throw new RangeError(`${plan.arrivalsMs.length} arrivals for ${visitors.length} visitors`)
   world.origin.resetCounters()
+  const cpuBefore = treeCpu()
   const t0Wall = Date.now()
   const t0 = performance.now()
   const deadline = delay(plan.deadlineMs, 'deadline' as const, { ref: false })
@@ -71,8 +98,9 @@ export async function runVisits (world: FaultWorld, visitors: FaultVisitor[], as
     }
   }))
   await during
+  const cpu = cpuBetween(cpuBefore, treeCpu())
   const states = await Promise.all(visitors.map(async v => v.state()))
-  return { outcomes, states, t0Wall }
+  return { outcomes, states, t0Wall, cpu }
 }
 
 /** Sums a run; `expected` = the visitors that should complete (all but those the scenario closed). */
@@ -94,6 +122,7 @@ export function runFigures (label: RunFigures['label'], done: VisitsDone, origin
     originBytes,
     duplicateBytes: outcomes.reduce((s, o) => s + o.duplicateBytes, 0),
     fromPeers: outcomes.reduce((s, o) => s + o.fromPeers, 0),
+    cpu: done.cpu,
     extra
   }
 }
@@ -101,16 +130,4 @@ export function runFigures (label: RunFigures['label'], done: VisitsDone, origin
 /** Evenly spread arrivals over `windowMs` (the first at 0). */
 export function arrivals (count: number, windowMs: number): number[] {
   return Array.from({ length: count }, (_, i) => count === 1 ? 0 : Math.round(i * windowMs / (count - 1)))
-}
-
-/** A small seeded PRNG (mulberry32): the same seed, the same churn. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
