@@ -170,8 +170,14 @@ interface Run {
 /** A dial that failed is not retried for this long by this download. */
 const DIAL_RETRY_MS = 30_000
 
-/** A peer that stalled is left alone for this many deadlines. */
+/**
+ * A peer that stalled is left alone for this many deadlines, doubled each time it stalls again
+ * without delivering a block in between (up to SNUB_MAX_DEADLINES): a black hole that announces
+ * every block and answers nothing is soon out of the download, where a fixed snub had every
+ * visitor lose a deadline to it again every few seconds (the fault suite's black-holes run).
+ */
 const SNUB_DEADLINES = 5
+const SNUB_MAX_DEADLINES = 80
 
 export class FileDownload {
   readonly file: ManifestFile
@@ -193,6 +199,8 @@ export class FileDownload {
   private readonly lastDelivery = new Map<string, number>()
   /** Peers that stalled on us: neither asked nor counted as holders until then. */
   private readonly snubbed = new Map<string, number>()
+  /** Times each peer was snubbed since it last delivered a block. */
+  private readonly snubs = new Map<string, number>()
   /** Peers whose block stream we opened ahead of need. */
   private readonly opened = new Set<string>()
   private readonly order: Uint32Array
@@ -543,7 +551,9 @@ export class FileDownload {
         inflight: this.c.inflight(p),
         expectedMs: (queued: number) => this.c.scores.expectedMs(key, queued),
         latencyMs: score?.latencyMs ?? defaults.DEFAULT_PEER_LATENCY_PRIOR_MS,
-        lastDeliveryAt: this.lastDelivery.get(key) ?? -Infinity
+        lastDeliveryAt: this.lastDelivery.get(key) ?? -Infinity,
+        // a peer that never delivered us a block: one ask at a time until it does
+        ...((score?.blocks ?? 0) === 0 ? { maxInflight: 1 } : {})
       }
     })
     const peerPlan = planPeers({
@@ -726,6 +736,7 @@ export class FileDownload {
     this.c.want(peer, b.cid, { priority: this.priority(index), signal: AbortSignal.any([this.controller.signal, ac.signal]) }).then(bytes => {
       const t = this.now()
       this.lastDelivery.set(key, t)
+      this.snubs.delete(key)
       this.c.scores.recordSuccess(key, bytes.byteLength, t - since)
       this.counters.delivered++
       this.complete(index, leafData(b.cid, bytes), bytes, 'peer', peer, t - since)
@@ -754,10 +765,19 @@ export class FileDownload {
     this.askControllers.delete(id)
     b.asks.delete(key)
     b.tried.add(key)
+    this.stalled(key)
+  }
+
+  /** `key` sat on an ask for a deadline with nothing delivered: count it and snub it. */
+  private stalled (key: string): void {
     this.c.scores.recordFailure(key)
     this.counters.abandoned++
-    // it delivered nothing for a deadline: leave it alone a while (BitTorrent calls it snubbed)
-    this.snubbed.set(key, this.now() + SNUB_DEADLINES * this.o.deadlineMs)
+    // it delivered nothing for a deadline: leave it alone a while (BitTorrent calls it snubbed),
+    // longer each time; asks given up together count once
+    if (this.snubbed.has(key)) return
+    const times = (this.snubs.get(key) ?? 0) + 1
+    this.snubs.set(key, times)
+    this.snubbed.set(key, this.now() + Math.min(SNUB_MAX_DEADLINES, SNUB_DEADLINES * 2 ** (times - 1)) * this.o.deadlineMs)
   }
 
   private dial (key: string, peer: PeerId): void {
@@ -777,10 +797,17 @@ export class FileDownload {
     const b = this.table.blocks[index]!
     const duplicate = b.done
     if (!duplicate) {
-      for (const key of b.asks.keys()) {
+      const now = this.now()
+      // the planner's patience: a deadline for the reader's next blocks, fill patience for the rest
+      const quiet = index >= this.next && index < this.next + this.o.urgentBlocks ? this.o.deadlineMs : this.o.fillPatienceDeadlines * this.o.deadlineMs
+      for (const [key, since] of b.asks) {
         const id = `${index}:${key}`
         this.askControllers.get(id)?.abort()
         this.askControllers.delete(id)
+        // another source delivered first while this peer sat on the ask for a deadline,
+        // delivering nothing: a stall all the same (else a black hole that the origin always
+        // overtakes is never charged, and is asked again for every block)
+        if (now - since >= quiet && now - (this.lastDelivery.get(key) ?? -Infinity) >= quiet) this.stalled(key)
       }
       this.table.complete(index, data)
     }
