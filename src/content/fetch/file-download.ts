@@ -197,9 +197,9 @@ export class FileDownload {
   private readonly dialing = new Set<string>()
   private readonly dialFailed = new Map<string, number>()
   private readonly lastDelivery = new Map<string, number>()
-  /** Peers that stalled on us: neither asked nor counted as holders until then. */
+  /** Peers that stalled on us: not asked until then. */
   private readonly snubbed = new Map<string, number>()
-  /** Times each peer was snubbed since it last delivered a block. */
+  /** Times each peer was snubbed since it last delivered a block; while it has an entry it counts as no holder. */
   private readonly snubs = new Map<string, number>()
   /** Peers whose block stream we opened ahead of need. */
   private readonly opened = new Set<string>()
@@ -508,11 +508,13 @@ export class FileDownload {
     for (const v of view) {
       const key = v.peer.toString()
       peerIds.set(key, v.peer)
-      // a holder we could not reach brings nothing for now (one that stalled still holds the
-      // blocks: it is only not asked a while, and the origin waits for it no longer than for others)
+      // a holder we could not reach brings nothing for now; nor does one that stalled on us and
+      // has delivered nothing since: it may be asked again when its snub ends, but its claims
+      // keep no block from the origin (30 % black holes announcing everything made every block
+      // look held, so the origin sat idle while visitors waited on them: the fault suite)
       const unreachable = this.dialFailed.has(key)
       if (!unreachable) has.set(key, v.blocks)
-      if (unreachable) {
+      if (unreachable || this.snubs.has(key)) {
         // counts as no holder
       } else if (v.blocks == null) {
         holders[0]!++
