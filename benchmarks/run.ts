@@ -35,6 +35,10 @@ const scenarios: Record<string, { file: string, args?: string[], summary: string
     file: 'regions.ts',
     summary: 'visitors in 3 regions of an emulated WAN (user-space router: per-pair delay): bytes from same-region peers / other regions / origin, per region'
   },
+  faults: {
+    file: 'faults.ts',
+    summary: 'fault suite: corrupt liars, black holes, churn, relay killed; each run without and with its fault (Chromium visitors, Node holders)'
+  },
   'dht-sim': {
     file: 'dht-sim.ts',
     summary: 'real kad-dht nodes in one process (memory transport + latency model) at growing N: build, memory/node, lookup p50/p95, success'

@@ -35,6 +35,15 @@ export const DEFAULT_RETRY_BASE_DELAY_MS = 250
 /** Retry delays never grow past this (ms). */
 export const DEFAULT_RETRY_MAX_DELAY_MS = 30_000
 
+/**
+ * Relay reconnects never wait longer than this (ms). The relay is the one piece every node
+ * needs to meet new peers, and a restarted relay is back within seconds: with the general
+ * 30 s cap, a node that lost it for 10 s waited up to 16 s more after it was back (the fault
+ * suite's relay-killed scenario). Redialling a dead relay every few seconds costs a refused
+ * TCP connection; the jitter (half to all of this) spreads a crowd's reconnects.
+ */
+export const DEFAULT_RELAY_RETRY_MAX_DELAY_MS = 3_000
+
 /** Open connections a node keeps at most (count). */
 export const DEFAULT_MAX_CONNECTIONS = 64
 

@@ -27,6 +27,8 @@ export interface SwarmNodeInit {
   dialTimeoutMs?: number
   retryBaseDelayMs?: number
   retryMaxDelayMs?: number
+  /** Relay reconnects back off up to this (ms); default 3000, never above `retryMaxDelayMs`. */
+  relayRetryMaxDelayMs?: number
   maxLifetimeWebRTCDials?: number
   /** libp2p's connection monitor: ping every connection this often (ms); 0 (default) turns it off. */
   connectionPingIntervalMs?: number
@@ -73,7 +75,7 @@ export function validateSwarmNodeInit (init: SwarmNodeInit): { bootstrap: Bootst
   if (!/^\/[\w.-]+(\/[\w.-]+)*$/.test(protocolPrefix)) {
     throw new InvalidConfigError(`protocolPrefix must look like '/my-site', got ${JSON.stringify(protocolPrefix)}`)
   }
-  for (const name of ['maxConnections', 'dialTimeoutMs', 'connectionPingIntervalMs', 'dialConcurrency', 'dialAttempts', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxLifetimeWebRTCDials', 'dhtServerAfterMs'] as const) {
+  for (const name of ['maxConnections', 'dialTimeoutMs', 'connectionPingIntervalMs', 'dialConcurrency', 'dialAttempts', 'retryBaseDelayMs', 'retryMaxDelayMs', 'relayRetryMaxDelayMs', 'maxLifetimeWebRTCDials', 'dhtServerAfterMs'] as const) {
     positive(name, init[name], 0)
   }
   return { bootstrap, dhtMode, protocolPrefix }

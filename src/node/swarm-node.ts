@@ -93,6 +93,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     const logger = libp2p.logger
     const retryBaseDelayMs = positive('retryBaseDelayMs', init.retryBaseDelayMs, defaults.DEFAULT_RETRY_BASE_DELAY_MS)
     const retryMaxDelayMs = positive('retryMaxDelayMs', init.retryMaxDelayMs, defaults.DEFAULT_RETRY_MAX_DELAY_MS)
+    const relayRetryMaxDelayMs = Math.min(retryMaxDelayMs, positive('relayRetryMaxDelayMs', init.relayRetryMaxDelayMs, defaults.DEFAULT_RELAY_RETRY_MAX_DELAY_MS))
     const dialTimeoutMs = positive('dialTimeoutMs', init.dialTimeoutMs, defaults.DEFAULT_DIAL_TIMEOUT_MS)
     this.relayed = relayedConnectionCloser({
       idleMs: positive('relayedIdleMs', init.relayedIdleMs, defaults.DEFAULT_RELAYED_IDLE_MS),
@@ -125,7 +126,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
       relays: bootstrap,
       dialTimeoutMs,
       retryBaseDelayMs,
-      retryMaxDelayMs,
+      retryMaxDelayMs: relayRetryMaxDelayMs,
       onConnected: relay => {
         this.relayFailures.delete(relay.toString())
         this.safeDispatchEvent('relay:connected', { detail: { relay } })

@@ -24,6 +24,16 @@ export interface UploadState {
   probe: CongestionProbeStats | undefined
 }
 
+/** What the `stats` command answers. Times are Date.now() in the peer process (the machine's wall clock). */
+export interface PeerProcessStats {
+  stats: SwarmStats
+  events: Array<{ type: string, detail: any }>
+  /** Blocks this process sent, per requester peer id (bad ones included, for a 'corrupt' peer). */
+  served: Record<string, { blocks: number, bytes: number, firstAt: number, lastAt: number }>
+  /** Store reads after seeding: for a seed that fetches nothing, every want it was sent (answered or not). */
+  asked: { wants: number, firstAt: number, lastAt: number }
+}
+
 export interface PeerProcessOptions {
   /** A command prefix that runs the process elsewhere, e.g. `nsenter --net=… --` (a namespace). */
   enter?: string[]
@@ -42,7 +52,7 @@ export interface FetchResult {
 export interface PeerProcess {
   peerId: string
   fetch(path: string, range?: string): Promise<FetchResult>
-  stats(): Promise<{ stats: SwarmStats, events: Array<{ type: string, detail: any }> }>
+  stats(): Promise<PeerProcessStats>
   /** The upload budget's rate, congestion state and probe stats. */
   upload(): Promise<UploadState>
   stop(): Promise<void>

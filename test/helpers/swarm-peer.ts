@@ -5,7 +5,9 @@
  * flips a byte in every block it serves and 'stall' never answers: misbehaving peers as a
  * faulty or hostile implementation would be. Commands arrive as JSON lines on stdin
  * ({ id, cmd: 'fetch' | 'stats' | 'upload' | 'stop', path?, range? }); each gets one JSON line on stdout
- * ('upload': the budget's rate and congestion state and the probe's stats; Infinity as "Infinity").
+ * ('upload': the budget's rate and congestion state and the probe's stats; Infinity as "Infinity";
+ * 'stats' also: `served`, blocks sent per requester, and `asked`, every store read after seeding,
+ * which for a seed that fetches nothing itself is the wants peers sent it, answered or not).
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -27,8 +29,26 @@ interface PeerConfig {
 const config = JSON.parse(process.argv[2] ?? '{}') as PeerConfig
 const out = (message: unknown): void => { process.stdout.write(JSON.stringify(message) + '\n') }
 
+/** Wants this process was asked to serve (every `get` of the exchange), whatever it did with them: what a fault suite counts. */
+const asked = { wants: 0, firstAt: 0, lastAt: 0 }
+
 function misbehaving (store: SwarmBlockstore, serve: PeerConfig['serve']): SwarmBlockstore {
-  if (serve == null || serve === 'honest') return store
+  if (serve == null || serve === 'honest') {
+    return {
+      kind: store.kind,
+      open: async (o) => store.open(o),
+      close: async () => store.close(),
+      has: async (c, o) => store.has(c, o),
+      put: async (c, b, o) => store.put(c, b, o),
+      delete: async (c, o) => store.delete(c, o),
+      cids: (o) => store.cids(o),
+      usage: () => store.usage(),
+      async get (cid, options) {
+        if (serving) countWant()
+        return store.get(cid, options)
+      }
+    }
+  }
   return {
     kind: store.kind,
     open: async (o) => store.open(o),
@@ -39,6 +59,7 @@ function misbehaving (store: SwarmBlockstore, serve: PeerConfig['serve']): Swarm
     cids: (o) => store.cids(o),
     usage: () => store.usage(),
     async get (cid, options) {
+      if (serving) countWant()
       if (serve === 'stall') {
         // hold the want until the requester cancels or the exchange stops
         await new Promise((_resolve, reject) => { options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true }) })
@@ -52,6 +73,17 @@ function misbehaving (store: SwarmBlockstore, serve: PeerConfig['serve']): Swarm
   }
 }
 
+function countWant (): void {
+  const now = Date.now()
+  if (asked.wants++ === 0) asked.firstAt = now
+  asked.lastAt = now
+}
+
+/** Set once seeding is done: from then on every store read is a peer's want. */
+let serving = false
+/** Blocks sent, per requester (the exchange's `block:uploaded`), with when the first and last went (Date.now()). */
+const served = new Map<string, { blocks: number, bytes: number, firstAt: number, lastAt: number }>()
+
 const events: Array<{ type: string, detail: unknown }> = []
 const swarm = await createSwarm({
   bootstrap: config.bootstrap,
@@ -64,12 +96,22 @@ const swarm = await createSwarm({
   ...(config.uploadProbe != null ? { uploadProbe: config.uploadProbe } : {})
 })
 swarm.addEventListener('peer:banned', (evt) => { events.push({ type: 'peer:banned', detail: { peer: evt.detail.peer.toString(), reason: evt.detail.reason } }) })
+swarm.addEventListener('block:uploaded', (evt) => {
+  const key = evt.detail.peer.toString()
+  const now = Date.now()
+  const s = served.get(key) ?? { blocks: 0, bytes: 0, firstAt: now, lastAt: now }
+  s.blocks++
+  s.bytes += evt.detail.bytes
+  s.lastAt = now
+  served.set(key, s)
+})
 await swarm.start()
 if (config.seedDir != null) {
   for (const file of swarm.manifest.files) {
     await swarm.importFile(file.path, await readFile(join(config.seedDir, file.path)))
   }
 }
+serving = true
 await swarm.node.waitUntilReachable({ signal: AbortSignal.timeout(30_000) })
 out({ ready: true, peerId: swarm.peerId.toString() })
 
@@ -93,7 +135,7 @@ for await (const line of lines) {
       }
       out({ id, ok: true, status: response.status, headers: Object.fromEntries(response.headers), sha256: hash.digest('hex'), length, firstByteMs, elapsedMs: performance.now() - started, stats: swarm.stats() })
     } else if (cmd === 'stats') {
-      out({ id, ok: true, stats: swarm.stats(), events })
+      out({ id, ok: true, stats: swarm.stats(), events, served: Object.fromEntries(served), asked })
     } else if (cmd === 'upload') {
       const state = { bytesPerSecond: swarm.upload.currentBytesPerSecond(), uploaded: swarm.upload.uploaded(), congestion: swarm.upload.congestion(), probe: swarm.uploadProbe?.stats() }
       process.stdout.write(JSON.stringify({ id, ok: true, ...state }, (_key, value) => value === Infinity ? 'Infinity' : value) + '\n')

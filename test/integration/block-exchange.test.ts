@@ -448,6 +448,24 @@ describe('block exchange between real libp2p nodes', { timeout: 30_000 }, () => 
     await rejectsNamed(stubbed.want(b.libp2p.peerId, raws[0]!.cid), 'ExchangeStoppedError')
   })
 
+  it('a bad block that crossed our cancel still gets its sender banned', async () => {
+    const d = await startNode()
+    const e = await startNode()
+    await keep(d, [raws[5]!])
+    d.corrupt = true
+    d.hold = Promise.withResolvers<void>()
+    await connect(e.libp2p, d.libp2p)
+    const ac = new AbortController()
+    const want = e.exchange.want(d.libp2p.peerId, raws[5]!.cid, { signal: ac.signal })
+    await waitFor('d to hold the block back', () => d.holding === 1, WAIT_MS, 10)
+    // d sends at once (this tick's microtasks), our cancel has yet to cross the wire
+    d.hold.resolve()
+    ac.abort()
+    await rejectsNamed(want, 'AbortError')
+    await waitFor('e to ban d', () => e.banned.some(b => b.peer.equals(d.libp2p.peerId)), WAIT_MS, 10)
+    assert.equal(d.uploaded.length, 1, 'd sent the block')
+  })
+
   describe('a responder that sends bytes not matching their CID', () => {
     let c: TestNode
 

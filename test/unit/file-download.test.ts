@@ -213,6 +213,36 @@ describe('file download', () => {
     assert.equal(f.arrivals.filter(a => a.source === 'origin').length, file.blocks.length)
   })
 
+  it('asks a black hole (holds everything, answers nothing) one block at a time', async () => {
+    const { file, bytes } = await makeFile(40)
+    const hole = await peer()
+    const honest = await peer()
+    const origin = fakeOrigin(bytes)
+    const f = fakes(file, bytes, origin.fetch, { peers: [hole, honest], serve: (p) => p.equals(hole) ? 'stall' : 'ok' })
+    const want = f.components.want.bind(f.components)
+    // distinct blocks wanted of the hole at once (a want sent again with a higher priority shares the first)
+    const inHole = new Map<string, number>()
+    let mostInHole = 0
+    f.components.want = async (p, cid, o) => {
+      if (!p.equals(hole)) return want(p, cid, o)
+      const key = cid.toString()
+      inHole.set(key, (inHole.get(key) ?? 0) + 1)
+      mostInHole = Math.max(mostInHole, inHole.size)
+      try { return await want(p, cid, o) } finally {
+        const n = inHole.get(key)! - 1
+        if (n === 0) inHole.delete(key)
+        else inHole.set(key, n)
+      }
+    }
+    const download = new FileDownload(f.components, file, 'http://o/f.bin', { ...quick, fillPatienceDeadlines: 1 })
+    assert.ok(Buffer.from(await readAll(download, 0, file.blocks.length - 1)).equals(bytes))
+    assert.ok(f.wants.some(w => w.peer === hole.toString()), 'the black hole was asked')
+    assert.equal(mostInHole, 1, 'never more than one ask in flight with a peer that delivered nothing')
+    assert.ok(download.counters.abandoned >= 1)
+    const stats = f.components.scores.get(honest.toString())
+    assert.ok((stats?.blocks ?? 0) > 0, 'the honest holder served')
+  })
+
   it('two readers of one file share its download: no block is fetched twice', async () => {
     const { file, bytes } = await makeFile(12)
     const origin = fakeOrigin(bytes)

@@ -82,6 +82,15 @@ describe('peer planner', () => {
     assert.equal(patient.abandon.some(a => a.peer === 'dead'), false)
   })
 
+  it('asks a peer with its own lower limit (one that never delivered a block) no more than that at once', () => {
+    const blocks = table(10)
+    const plan = planPeers(input(blocks, [peer('proven', {}, 900), peer('unproven', { maxInflight: 1 }, 100)], { proven: 'all', unproven: 'all' }))
+    assert.deepEqual(plan.asks.filter(a => a.peer === 'unproven'), [{ index: 0, peer: 'unproven' }], 'one ask, the soonest block')
+    assert.equal(plan.asks.filter(a => a.peer === 'proven').length, 3)
+    const busy = planPeers(input(blocks, [peer('unproven', { maxInflight: 1, inflight: 1 }, 100)], { unproven: 'all' }))
+    assert.deepEqual(busy.asks, [], 'none while its one ask is in flight')
+  })
+
   it('never asks a peer that already failed the block, nor one that does not hold it', () => {
     const blocks = table(2)
     blocks[0]!.tried.add('a')

@@ -49,12 +49,22 @@ export interface PeerSession {
   close(err?: Error): void
 }
 
+/** Cancelled wants remembered per session, to check a block that crossed our cancel. */
+const CANCELLED_KEPT = 64
+
 export function peerSession (init: PeerSessionInit): PeerSession {
   const { peer, stream } = init
   const log = init.log ?? defaultLogger().forComponent('swarmsite:exchange:session')
   // room for every block we may have in flight, so a fast peer never overflows our buffer
   const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES, maxBufferSize: MAX_MESSAGE_BYTES * (DEFAULT_MAX_INFLIGHT_PER_PEER * 2 + 2) })
   const pending = new Map<string, Pending>()
+  /**
+   * Wants we cancelled lately (oldest first, at most CANCELLED_KEPT): the peer may have sent the
+   * block before our cancel reached it. Such a block is still checked, so a liar is banned at its
+   * first bad block even when a faster source made us cancel (the fault suite saw one escape);
+   * blocks nobody wanted are dropped unhashed, as before.
+   */
+  const cancelled = new Set<string>()
   let closed = false
 
   const failAll = (err: Error): void => {
@@ -89,13 +99,14 @@ export function peerSession (init: PeerSessionInit): PeerSession {
         for (const block of message.blocks) {
           const key = block.cid.toString()
           const p = pending.get(key)
-          if (p == null) continue // cancelled, or answered twice: drop, never store
+          if (p == null && !cancelled.delete(key)) continue // answered twice, or never wanted: drop unhashed
           if (!await verifyBlock(block.cid, block.data)) {
             log('%p sent a block that does not match %s', peer, key)
             init.onInvalidBlock(block.cid)
             close(new InvalidBlockError(`${peer} sent bytes that do not match ${key}`))
             return
           }
+          if (p == null) continue // a cancelled want, answered honestly: drop, never store
           pending.delete(key)
           p.resolve(block.data)
         }
@@ -155,7 +166,11 @@ export function peerSession (init: PeerSessionInit): PeerSession {
         entry.waiters--
         if (signal.aborted && entry.waiters === 0 && pending.get(key) === entry) {
           pending.delete(key)
-          if (!closed) send([{ cid, priority: 0, cancel: true }])
+          if (!closed) {
+            send([{ cid, priority: 0, cancel: true }])
+            cancelled.add(key)
+            if (cancelled.size > CANCELLED_KEPT) cancelled.delete(cancelled.values().next().value!)
+          }
         }
       }
     },

@@ -172,8 +172,14 @@ interface Run {
 /** A dial that failed is not retried for this long by this download. */
 const DIAL_RETRY_MS = 30_000
 
-/** A peer that stalled is left alone for this many deadlines. */
+/**
+ * A peer that stalled is left alone for this many deadlines, doubled each time it stalls again
+ * without delivering a block in between (up to SNUB_MAX_DEADLINES): a black hole that announces
+ * every block and answers nothing is soon out of the download, where a fixed snub had every
+ * visitor lose a deadline to it again every few seconds (the fault suite's black-holes run).
+ */
 const SNUB_DEADLINES = 5
+const SNUB_MAX_DEADLINES = 80
 
 export class FileDownload {
   readonly file: ManifestFile
@@ -195,8 +201,10 @@ export class FileDownload {
   private readonly dialing = new Set<string>()
   private readonly dialFailed = new Map<string, number>()
   private readonly lastDelivery = new Map<string, number>()
-  /** Peers that stalled on us: neither asked nor counted as holders until then. */
+  /** Peers that stalled on us: not asked until then. */
   private readonly snubbed = new Map<string, number>()
+  /** Times each peer was snubbed since it last delivered a block; while it has an entry it counts as no holder. */
+  private readonly snubs = new Map<string, number>()
   /** Peers whose block stream we opened ahead of need. */
   private readonly opened = new Set<string>()
   private readonly order: Uint32Array
@@ -508,11 +516,13 @@ export class FileDownload {
     for (const v of view) {
       const key = v.peer.toString()
       peerIds.set(key, v.peer)
-      // a holder we could not reach brings nothing for now (one that stalled still holds the
-      // blocks: it is only not asked a while, and the origin waits for it no longer than for others)
+      // a holder we could not reach brings nothing for now; nor does one that stalled on us and
+      // has delivered nothing since: it may be asked again when its snub ends, but its claims
+      // keep no block from the origin (30 % black holes announcing everything made every block
+      // look held, so the origin sat idle while visitors waited on them: the fault suite)
       const unreachable = this.dialFailed.has(key)
       if (!unreachable) has.set(key, v.blocks)
-      if (unreachable) {
+      if (unreachable || this.snubs.has(key)) {
         // counts as no holder
       } else if (v.blocks == null) {
         holders[0]!++
@@ -551,7 +561,9 @@ export class FileDownload {
         inflight: this.c.inflight(p),
         expectedMs: (queued: number) => this.c.scores.expectedMs(key, queued),
         latencyMs: score?.latencyMs ?? defaults.DEFAULT_PEER_LATENCY_PRIOR_MS,
-        lastDeliveryAt: this.lastDelivery.get(key) ?? -Infinity
+        lastDeliveryAt: this.lastDelivery.get(key) ?? -Infinity,
+        // a peer that never delivered us a block: one ask at a time until it does
+        ...((score?.blocks ?? 0) === 0 ? { maxInflight: 1 } : {})
       }
     })
     const peerPlan = planPeers({
@@ -760,6 +772,7 @@ export class FileDownload {
     this.c.want(peer, b.cid, { priority: this.priority(index), signal: AbortSignal.any([this.controller.signal, ac.signal]) }).then(bytes => {
       const t = this.now()
       this.lastDelivery.set(key, t)
+      this.snubs.delete(key)
       this.c.scores.recordSuccess(key, bytes.byteLength, t - since)
       this.peerRate.bytes(bytes.byteLength, t)
       this.counters.delivered++
@@ -789,10 +802,19 @@ export class FileDownload {
     this.askControllers.delete(id)
     b.asks.delete(key)
     b.tried.add(key)
+    this.stalled(key)
+  }
+
+  /** `key` sat on an ask for a deadline with nothing delivered: count it and snub it. */
+  private stalled (key: string): void {
     this.c.scores.recordFailure(key)
     this.counters.abandoned++
-    // it delivered nothing for a deadline: leave it alone a while (BitTorrent calls it snubbed)
-    this.snubbed.set(key, this.now() + SNUB_DEADLINES * this.o.deadlineMs)
+    // it delivered nothing for a deadline: leave it alone a while (BitTorrent calls it snubbed),
+    // longer each time; asks given up together count once
+    if (this.snubbed.has(key)) return
+    const times = (this.snubs.get(key) ?? 0) + 1
+    this.snubs.set(key, times)
+    this.snubbed.set(key, this.now() + Math.min(SNUB_MAX_DEADLINES, SNUB_DEADLINES * 2 ** (times - 1)) * this.o.deadlineMs)
   }
 
   private dial (key: string, peer: PeerId): void {
@@ -812,10 +834,17 @@ export class FileDownload {
     const b = this.table.blocks[index]!
     const duplicate = b.done
     if (!duplicate) {
-      for (const key of b.asks.keys()) {
+      const now = this.now()
+      // the planner's patience: a deadline for the reader's next blocks, fill patience for the rest
+      const quiet = index >= this.next && index < this.next + this.o.urgentBlocks ? this.o.deadlineMs : this.o.fillPatienceDeadlines * this.o.deadlineMs
+      for (const [key, since] of b.asks) {
         const id = `${index}:${key}`
         this.askControllers.get(id)?.abort()
         this.askControllers.delete(id)
+        // another source delivered first while this peer sat on the ask for a deadline,
+        // delivering nothing: a stall all the same (else a black hole that the origin always
+        // overtakes is never charged, and is asked again for every block)
+        if (now - since >= quiet && now - (this.lastDelivery.get(key) ?? -Infinity) >= quiet) this.stalled(key)
       }
       this.table.complete(index, data)
     }

@@ -25,6 +25,12 @@ export interface PlanPeer {
   latencyMs: number
   /** When it last delivered anything to us (block or don't-have); -Infinity if never. */
   lastDeliveryAt: number
+  /**
+   * Its own limit on asks in flight, below the config's: a peer that never delivered a block
+   * gets one at a time, so a black hole (announces everything, answers nothing) holds one
+   * block hostage until its deadline, not a pipeline's worth.
+   */
+  maxInflight?: number
 }
 
 export interface PeerPlanConfig {
@@ -64,7 +70,8 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
   const abandon: PeerAsk[] = []
   const byKey = new Map(input.peers.map(p => [p.key, p]))
   const free = new Map<string, number>()
-  for (const p of input.peers) free.set(p.key, Math.max(0, config.maxInflightPerPeer - p.inflight))
+  const cap = (p: PlanPeer): number => Math.min(config.maxInflightPerPeer, p.maxInflight ?? Infinity)
+  for (const p of input.peers) free.set(p.key, Math.max(0, cap(p) - p.inflight))
 
   const urgentEnd = Math.min(input.end, input.next + config.urgentBlocks)
   for (let i = 0; i < blocks.length; i++) {
@@ -97,7 +104,7 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
       if ((free.get(p.key) ?? 0) <= 0 || b.tried.has(p.key) || b.asks.has(p.key) || !input.has(p.key, b.index)) continue
       if (asks.some(a => a.index === b.index && a.peer === p.key)) continue // chosen already in this pass
       // queued there: what was in flight plus what this pass has added
-      const ms = p.expectedMs(config.maxInflightPerPeer - (free.get(p.key) ?? 0))
+      const ms = p.expectedMs(cap(p) - (free.get(p.key) ?? 0))
       if (ms < bestMs) { best = p; bestMs = ms }
     }
     if (best == null) return false
