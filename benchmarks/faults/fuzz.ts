@@ -268,7 +268,11 @@ async function makeBuildSite (root: string): Promise<BuildSite> {
 const RELAY = '/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8'
 
 function buildArgv (rng: Prng, site: BuildSite, key: string): string[] {
-  const args: string[] = [site.dir, '--origin', 'https://example.org/site/', '--out', site.out, '--no-scripts', '--json']
+  // the folder, --out and --no-scripts stay put: a mutated folder path would be a prefix of it
+  // (/tmp, /: a build of the whole disk) and a lost --out a manifest written outside the sandbox
+  const dir = rng.bool(0.05) ? rng.pick([site.page, join(site.dir, 'missing')]) : site.dir
+  const fixed = [dir, '--out', site.out, '--no-scripts']
+  const args: string[] = ['--origin', 'https://example.org/site/', '--json']
   if (rng.bool(0.4)) args.push('--inject', site.page, '--relay', RELAY)
   if (rng.bool(0.3)) args.push('--deadline-ms', '1500')
   if (rng.bool(0.3)) args.push('--ice-servers', '[{"urls":"stun:stun.example.org"}]')
@@ -288,16 +292,20 @@ function buildArgv (rng: Prng, site: BuildSite, key: string): string[] {
       default: args.push(rng.pick(['--deadline-ms', '--site-version', '--ice-servers', '--relay', '--origin']), String(mutateJson(rng, rng.pick(['1500', '12', '[{"urls":"stun:x"}]', RELAY, 'https://example.org/']))))
     }
   }
-  return args
+  // a value that reads as a path is kept inside the sandbox: strip what would point elsewhere
+  return [...fixed, ...args.map(a => a.startsWith('/') && !a.startsWith('/ip4/') && !a.startsWith(site.dir) ? a.replace(/^\/+/, '') : a)]
 }
 
-async function fuzzBuilds (rng: Prng, n: number, root: string, validManifest: object, verbose: boolean): Promise<Tally & { ok: number }> {
-  const t = { ...tally(), ok: 0 }
+async function fuzzBuilds (rng: Prng, n: number, root: string, validManifest: object, verbose: boolean): Promise<Tally & { ok: number, slowestMs: number, slowest: string[] }> {
+  const t = { ...tally(), ok: 0, slowestMs: 0, slowest: [] as string[] }
   const site = await makeBuildSite(root)
   const key = join(root, 'fuzz.key')
   const html = '<!doctype html><html><head><title>t</title></head><body>hi</body></html>'
   const write = process.stdout.write
   const writeErr = process.stderr.write
+  // relative paths in mutated arguments (a key file, a page) land in the sandbox
+  const cwd = process.cwd()
+  process.chdir(root)
   try {
     for (let i = 0; i < n; i++) {
       if (verbose && i % 1000 === 0) writeErr.call(process.stderr, `fuzz: build ${i}/${n}\n`)
@@ -308,6 +316,9 @@ async function fuzzBuilds (rng: Prng, n: number, root: string, validManifest: ob
       const argv = buildArgv(rng, site, key)
       process.stdout.write = (() => true) as any
       process.stderr.write = (() => true) as any
+      const began = Date.now()
+      // a build that takes long is a finding in itself: say which inputs
+      const watchdog = setTimeout(() => { writeErr.call(process.stderr, `fuzz: build ${i} still running after 5 s: ${JSON.stringify(argv)}\n`) }, 5_000)
       try {
         await buildCommand(argv)
         t.ok++
@@ -315,11 +326,15 @@ async function fuzzBuilds (rng: Prng, n: number, root: string, validManifest: ob
       } catch (err: any) {
         count(t, err, e => e instanceof UsageError || e instanceof RelayConfigError || e instanceof SigningKeyError || PARSE_ARGS_CODES.has(e?.code))
       } finally {
+        clearTimeout(watchdog)
         process.stdout.write = write
         process.stderr.write = writeErr
+        const took = Date.now() - began
+        if (took > t.slowestMs) { t.slowestMs = took; t.slowest = argv }
       }
     }
   } finally {
+    process.chdir(cwd)
     process.stdout.write = write
     process.stderr.write = writeErr
   }
@@ -400,7 +415,7 @@ export async function run (options: FuzzOptions = {}): Promise<ScenarioResult> {
         wire,
         honestAfter: honest,
         manifests: { ...plainTally(manifestT), ms: manifestMs },
-        builds: { ...plainTally(buildT), ok: buildT.ok, ms: buildMs },
+        builds: { ...plainTally(buildT), ok: buildT.ok, ms: buildMs, slowestMs: buildT.slowestMs, slowest: buildT.slowest },
         rssStartBytes: rssStart,
         peakRssBytes: peakRss
       },

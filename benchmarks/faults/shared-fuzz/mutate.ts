@@ -9,7 +9,7 @@ const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x0a, 0x10, 0x12,
 
 /** One to a few random edits of `input` (never in place). */
 export function mutateBytes (rng: Prng, input: Uint8Array, maxBytes = 1 << 20): Uint8Array {
-  let b = Uint8Array.from(input)
+  let b: Uint8Array = Uint8Array.from(input)
   const edits = rng.range(1, 4)
   for (let e = 0; e < edits; e++) {
     const at = b.length === 0 ? 0 : rng.int(b.length)

@@ -109,7 +109,7 @@ export async function startFaultNode (init: FaultNodeInit): Promise<FaultNode> {
     async stop () {
       await have.stop().catch(() => {})
       await exchange.stop().catch(() => {})
-      await libp2p.stop().catch(() => {})
+      await Promise.resolve(libp2p.stop()).catch(() => {})
     }
   }
 }
