@@ -20,7 +20,9 @@ const { values, positionals } = parseArgs({
 })
 const num = (v: string | undefined): number | undefined => v == null ? undefined : Number(v)
 const scenarios: Record<string, () => Promise<{ run: (o: any) => Promise<any> }>> = {
-  fuzz: async () => import('./faults/fuzz.ts')
+  fuzz: async () => import('./faults/fuzz.ts'),
+  'gossip-spam': async () => import('./faults/gossip-spam.ts'),
+  'want-flood': async () => import('./faults/want-flood.ts')
 }
 const names = positionals.length > 0 ? positionals : Object.keys(scenarios)
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim()

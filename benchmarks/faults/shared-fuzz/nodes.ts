@@ -13,12 +13,12 @@ import { createLibp2p } from 'libp2p'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { availability } from '../../../src/content/availability/index.ts'
+import { availability, summaryGuard } from '../../../src/content/availability/index.ts'
 import { createMemoryBlockstore } from '../../../src/content/blockstore/memory.ts'
 import { blockExchange } from '../../../src/content/exchange/block-exchange.ts'
 import { uploadBudget } from '../../../src/content/upload-budget.ts'
 import { meshLibp2pOptions } from '../../../src/node/libp2p-options.ts'
-import type { Availability, AvailabilityInit } from '../../../src/content/availability/index.ts'
+import type { Availability, AvailabilityInit, SummaryGuard } from '../../../src/content/availability/index.ts'
 import type { BlockExchange, BlockExchangeInit } from '../../../src/content/exchange/block-exchange.ts'
 import type { UploadBudget, UploadBudgetInit } from '../../../src/content/upload-budget.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -34,6 +34,7 @@ export interface FaultNode {
   exchange: BlockExchange
   availability: Availability
   budget: UploadBudget
+  guard: SummaryGuard
   /** Blocks this node holds and may serve. */
   blocks: Map<string, Block>
   stop(): Promise<void>
@@ -64,7 +65,10 @@ export async function makeBlocks (label: string, count: number, size: number): P
 }
 
 export async function startFaultNode (init: FaultNodeInit): Promise<FaultNode> {
+  // as a swarm wires it (swarm.ts): the have topic's validator feeds gossipsub's scores
+  const guard = summaryGuard()
   const mesh = meshLibp2pOptions({
+    gossipScore: guard.score,
     iceServers: [],
     protocolPrefix: '/swarmsite-faults',
     dhtServer: false,
@@ -97,7 +101,7 @@ export async function startFaultNode (init: FaultNodeInit): Promise<FaultNode> {
     getServableBlock: async (cid, options) => blocks.has(cid.toString()) ? store.get(cid, options) : undefined,
     takeUpload: async (bytes, options) => { await budget.take(bytes, options) }
   })
-  const have = availability({ siteId: init.siteId, ...init.availability })({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub })
+  const have = availability({ siteId: init.siteId, ...init.availability })({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, summaryGuard: guard })
   await exchange.start()
   await have.start()
   return {
@@ -105,6 +109,7 @@ export async function startFaultNode (init: FaultNodeInit): Promise<FaultNode> {
     exchange,
     availability: have,
     budget,
+    guard,
     blocks,
     async stop () {
       await have.stop().catch(() => {})
