@@ -16,6 +16,8 @@ import { congestionProbe } from '../content/congestion-probe.ts'
 import { ContentCore } from '../content/core.ts'
 import { createIndexedDbBlockstore } from '../content/blockstore/indexeddb.ts'
 import { createMemoryBlockstore } from '../content/blockstore/memory.ts'
+import { fallbackBlockstore } from '../content/blockstore/fallback.ts'
+import type { FallbackBlockstore } from '../content/blockstore/fallback.ts'
 import { NotInManifestError, SwarmNotStartedError } from '../content/fetch/errors.ts'
 import { FileDownload } from '../content/fetch/file-download.ts'
 import { peerScores } from '../content/fetch/peer-scores.ts'
@@ -391,7 +393,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       isBanned: (peer) => this.core.isAttached && this.core.exchange.isBanned(peer),
       uploadEnabled: this.core.upload.enabled,
       uploadBytesPerSecond: this.core.upload.currentBytesPerSecond(),
-      store: { kind: this.core.blockstore.kind, ...this.core.blockstore.usage() },
+      store: { kind: this.core.blockstore.kind, ...this.core.blockstore.usage(), ...(storeDegraded(this.core.blockstore) != null ? { degraded: storeDegraded(this.core.blockstore) } : {}) },
       connections: {
         direct: visitors.filter(c => c.direct).length,
         relayed: visitors.filter(c => !c.direct).length,
@@ -429,9 +431,17 @@ function sitePublicKey (key: SwarmInit['publicKey']): PublicKey | undefined {
   }
 }
 
+/** Why the store fell back to memory (fallback.ts), if it did. */
+function storeDegraded (store: SwarmBlockstore): string | undefined {
+  const reason = (store as Partial<FallbackBlockstore>).degraded
+  return typeof reason === 'string' ? reason : undefined
+}
+
 function defaultBlockstore (manifest: Manifest): SwarmBlockstore {
   if (typeof indexedDB !== 'undefined' && typeof window !== 'undefined') {
-    return createIndexedDbBlockstore({ name: `${INDEXEDDB_NAME_PREFIX}${manifest.siteId}` })
+    // an IndexedDB that is blocked, unavailable or over its quota must not stop the swarm: it
+    // goes on in memory and stats().store.degraded says why
+    return fallbackBlockstore(createIndexedDbBlockstore({ name: `${INDEXEDDB_NAME_PREFIX}${manifest.siteId}` }), createMemoryBlockstore())
   }
   return createMemoryBlockstore()
 }
