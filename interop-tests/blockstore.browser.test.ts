@@ -113,3 +113,63 @@ describe('real Chromium: the IndexedDB blockstore', { timeout: 60_000 }, () => {
     await call('close')
   })
 })
+
+describe('real Chromium: a swarm\'s store when IndexedDB fails', { timeout: 90_000 }, () => {
+  let server: StaticServer
+  let chromium: LaunchedChromium
+  let context: BrowserContext
+  let page: Page
+
+  const call: Call = async (method, ...args) =>
+    page.evaluate(async ({ method, args }) => (window.blockstoreTest as any)[method](...args), { method, args })
+
+  before(async () => {
+    server = await serveRoutes({
+      '/': { type: 'text/html', body: HTML },
+      '/blockstore-page.js': { type: 'text/javascript', body: async () => bundleForBrowser(PAGE) }
+    })
+    chromium = await launchChromium()
+    context = await chromium.browser.newContext()
+    page = await context.newPage()
+    page.setDefaultTimeout(20_000)
+    await page.goto(server.url)
+    await page.waitForFunction(() => window.blockstoreTest != null)
+  })
+
+  after(async () => {
+    await context?.close().catch(() => {})
+    await chromium?.close()
+    await server?.close()
+  })
+
+  it('a blocked database (another connection holds up a version change): blocks go to memory, and it says so', async () => {
+    await call('blockDatabase', 'blocked')
+    const opened = await call('openFallback', 'blocked', 1 << 20, 500)
+    assert.equal(opened.kind, 'memory')
+    assert.match(opened.degraded ?? '', /indexeddb store unavailable.*TimeoutError/)
+    const cid = await call('put', 1, 1000)
+    assert.deepEqual(await call('get', cid), { found: true, size: 1000, matches: true })
+    assert.equal((await call('status')).usage.blocks, 1)
+    await call('close')
+    await call('unblockDatabase')
+  })
+
+  it('a real QuotaExceededError (the origin\'s quota cut to 300 kB over CDP): held blocks stay, new ones go to memory', async () => {
+    const cdp = await context.newCDPSession(page)
+    const origin = new URL(server.url).origin
+    await call('openFallback', 'quota', 64 << 20)
+    // within the quota: in IndexedDB
+    const first = await call('put', 1, 50_000)
+    assert.equal((await call('status')).kind, 'indexeddb')
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 300_000 })
+    const cids = [first]
+    for (let i = 2; i <= 12; i++) cids.push(await call('put', i, 100_000))
+    const status = await call('status')
+    assert.equal(status.kind, 'indexeddb+memory')
+    assert.match(status.degraded ?? '', /QuotaExceededError/)
+    for (const cid of cids) assert.equal((await call('get', cid)).matches, true)
+    assert.equal(status.usage.blocks, 12)
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin })
+    await call('close')
+  })
+})

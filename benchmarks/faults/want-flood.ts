@@ -9,7 +9,7 @@
  * share of the victim's upload ≤ 1/N (N = requesters); its streams and connections limited.
  */
 import { lpStream } from '@libp2p/utils'
-import { BLOCK_PROTOCOL, DEFAULT_MAX_OUTSTANDING_WANTS_PER_PEER, MAX_MESSAGE_BYTES } from '../../src/content/exchange/constants.ts'
+import { BLOCK_PROTOCOL, DEFAULT_MAX_OUTSTANDING_WANTS_PER_PEER, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES } from '../../src/content/exchange/constants.ts'
 import { decodeBlockMessage, encodeBlockMessage } from '../../src/content/exchange/wire.ts'
 import { makeBlocks, startFaultNode } from './shared-fuzz/nodes.ts'
 import type { Block, FaultNode } from './shared-fuzz/nodes.ts'
@@ -118,7 +118,7 @@ function flood (attacker: FaultNode, victim: FaultNode, blocks: Block[]): Floode
   }
 }
 
-async function round (options: Required<Omit<WantFloodOptions, 'verbose'>>, blocks: Block[], withFlooder: boolean): Promise<{ honest: Array<{ ms: number, ok: boolean }>, uploadedByPeer: Map<string, number>, flooderId?: string, flooder?: ReturnType<Flooder['stats']>, victimConnectionsFromFlooder?: number }> {
+async function round (options: Required<Omit<WantFloodOptions, 'verbose'>>, blocks: Block[], withFlooder: boolean): Promise<{ honest: Array<{ ms: number, ok: boolean }>, uploadedByPeer: Map<string, number>, flooderId?: string, flooder?: ReturnType<Flooder['stats']>, victimConnectionsFromFlooder?: number, victimStreamsFromFlooder?: number }> {
   const victim = await startFaultNode({ siteId: SITE, blocks, upload: { maxBytesPerSecond: options.uploadBytesPerSecond, burstBytes: options.blockBytes * 2, congestion: false } })
   const honest: FaultNode[] = []
   for (let i = 0; i < options.honest; i++) honest.push(await startFaultNode({ siteId: SITE }))
@@ -130,20 +130,23 @@ async function round (options: Required<Omit<WantFloodOptions, 'verbose'>>, bloc
   })
   let flooder: Flooder | undefined
   let maxVictimConnections = 0
+  let maxVictimStreams = 0
+  // counted where the limits are enforced: the victim's side of the flooder's connections
   const watch = setInterval(() => {
-    if (attacker != null) maxVictimConnections = Math.max(maxVictimConnections, victim.libp2p.getConnections(attacker.libp2p.peerId).length)
-  }, 50)
+    if (attacker == null) return
+    const connections = victim.libp2p.getConnections(attacker.libp2p.peerId)
+    maxVictimConnections = Math.max(maxVictimConnections, connections.length)
+    const streams = connections.flatMap(c => c.streams).filter(s => s.protocol === BLOCK_PROTOCOL && s.direction === 'inbound').length
+    maxVictimStreams = Math.max(maxVictimStreams, streams)
+  }, 20)
   try {
-    if (attacker != null) {
-      flooder = flood(attacker, victim, blocks)
-      // the flood is under way before the visitors arrive
-      await new Promise(resolve => setTimeout(resolve, 1000))
-    }
+    // the flood starts with the visitors (a head start would let it take its blocks while no one else asks)
+    if (attacker != null) flooder = flood(attacker, victim, blocks)
     const results = await Promise.all(honest.map(async n => fetchAll(n, victim, blocks)))
     return {
       honest: results,
       uploadedByPeer,
-      ...(attacker != null ? { flooderId: attacker.libp2p.peerId.toString(), flooder: flooder!.stats(), victimConnectionsFromFlooder: maxVictimConnections } : {})
+      ...(attacker != null ? { flooderId: attacker.libp2p.peerId.toString(), flooder: flooder!.stats(), victimConnectionsFromFlooder: maxVictimConnections, victimStreamsFromFlooder: maxVictimStreams } : {})
     }
   } finally {
     clearInterval(watch)
@@ -154,7 +157,7 @@ async function round (options: Required<Omit<WantFloodOptions, 'verbose'>>, bloc
 
 export async function run (options: WantFloodOptions = {}): Promise<ScenarioResult> {
   const o = {
-    honest: options.honest ?? 3,
+    honest: options.honest ?? 5,
     blocks: options.blocks ?? 32,
     blockBytes: options.blockBytes ?? 262_144,
     uploadBytesPerSecond: options.uploadBytesPerSecond ?? 8 * 1_048_576
@@ -175,7 +178,7 @@ export async function run (options: WantFloodOptions = {}): Promise<ScenarioResu
     honestCompletionWithin1_2x: floodMs <= 1.2 * quietMs,
     flooderShareAtMost1OverN: share <= 1 / n,
     // the victim allows four block streams per connection and one connection per dial
-    flooderStreamsLimited: f.maxOpenStreams <= 4,
+    flooderStreamsLimited: (flooded.victimStreamsFromFlooder ?? 0) <= MAX_INBOUND_STREAMS,
     flooderConnectionsLimited: (flooded.victimConnectionsFromFlooder ?? 0) <= 2
   }
   return {
@@ -191,7 +194,8 @@ export async function run (options: WantFloodOptions = {}): Promise<ScenarioResu
       flooderShare: Number(share.toFixed(4)),
       fairShare: Number((1 / n).toFixed(4)),
       flooder: f,
-      victimConnectionsFromFlooderMax: flooded.victimConnectionsFromFlooder
+      victimConnectionsFromFlooderMax: flooded.victimConnectionsFromFlooder,
+      victimBlockStreamsFromFlooderMax: flooded.victimStreamsFromFlooder
     },
     holds,
     notes: []
