@@ -6,6 +6,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { execFileSync } from 'node:child_process'
+import { cpus } from 'node:os'
+import { busiestOtherProcesses, otherProcessesMark } from './lib/cpu.ts'
 
 const HERE = new URL('.', import.meta.url).pathname
 const { values, positionals } = parseArgs({
@@ -32,8 +34,18 @@ for (const name of names) {
   const load = scenarios[name]
   if (load == null) { process.stderr.write(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}\n`); process.exit(2) }
   const { run } = await load()
+  // the machine's other work while the scenario ran (this process and its children, the relay, excluded):
+  // figures are kept only from runs where it stayed under 0.10
+  const before = otherProcessesMark()
   const result = await run({ seed: num(values.seed), messages: num(values.messages), manifests: num(values.manifests), builds: num(values.builds), verbose: true })
-  const record = { ...result, commit: commit + (dirty ? '-dirty' : ''), date, node: process.version, cpus: (await import('node:os')).cpus().length }
+  const after = otherProcessesMark()
+  const wallS = (after.at - before.at) / 1000
+  let otherS = 0
+  for (const [pid, { s }] of after.seconds) otherS += Math.max(0, s - (before.seconds.get(pid)?.s ?? 0))
+  const otherProcessesShare = Math.round(100 * otherS / (wallS * cpus().length)) / 100
+  result.figures.otherProcessesShare = otherProcessesShare
+  result.figures.busiestOtherProcesses = busiestOtherProcesses(before, after, 3)
+  const record = { ...result, commit: commit + (dirty ? '-dirty' : ''), date, node: process.version, cpus: cpus().length }
   const base = join(HERE, 'results', `faults-${name}-${date}`)
   const file = values.out ?? `${base}.json`
   await writeFile(file, JSON.stringify(record, null, 2) + '\n')
