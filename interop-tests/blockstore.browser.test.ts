@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { bundleForBrowser } from './harness/bundle.ts'
-import { launchChromium } from './harness/chromium.ts'
+import { chromium as playwright } from 'playwright-core'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './harness/chromium.ts'
 import { serveRoutes } from './harness/static-server.ts'
 import type { LaunchedChromium } from './harness/chromium.ts'
 import type { StaticServer } from './harness/static-server.ts'
@@ -155,21 +158,37 @@ describe('real Chromium: a swarm\'s store when IndexedDB fails', { timeout: 90_0
   })
 
   it('a real QuotaExceededError (the origin\'s quota cut to 300 kB over CDP): held blocks stay, new ones go to memory', async () => {
-    const cdp = await context.newCDPSession(page)
-    const origin = new URL(server.url).origin
-    await call('openFallback', 'quota', 64 << 20)
-    // within the quota: in IndexedDB
-    const first = await call('put', 1, 50_000)
-    assert.equal((await call('status')).kind, 'indexeddb')
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 300_000 })
-    const cids = [first]
-    for (let i = 2; i <= 12; i++) cids.push(await call('put', i, 100_000))
-    const status = await call('status')
-    assert.equal(status.kind, 'indexeddb+memory')
-    assert.match(status.degraded ?? '', /QuotaExceededError/)
-    for (const cid of cids) assert.equal((await call('get', cid)).matches, true)
-    assert.equal(status.usage.blocks, 12)
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin })
-    await call('close')
+    // a profile on disk: an off-the-record context keeps IndexedDB in memory, outside the quota
+    const profile = await mkdtemp(join(tmpdir(), 'swarmsite-quota-'))
+    const persistent = await playwright.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS })
+    try {
+      const qpage = persistent.pages()[0] ?? await persistent.newPage()
+      qpage.setDefaultTimeout(20_000)
+      await qpage.goto(server.url)
+      await qpage.waitForFunction(() => window.blockstoreTest != null)
+      const qcall: Call = async (method, ...args) =>
+        qpage.evaluate(async ({ method, args }) => (window.blockstoreTest as any)[method](...args), { method, args })
+      const cdp = await persistent.newCDPSession(qpage)
+      const origin = new URL(server.url).origin
+      // set before the store opens its databases (Chromium applies it to connections opened
+      // after it); navigator.storage.estimate() does not show it, the writes do
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 300_000 })
+      await qcall('openFallback', 'quota', 64 << 20)
+      // within the quota: in IndexedDB
+      const first = await qcall('put', 1, 50_000)
+      assert.equal((await qcall('status')).kind, 'indexeddb')
+      const estimate = await qcall('estimate')
+      const cids = [first]
+      for (let i = 2; i <= 12; i++) cids.push(await qcall('put', i, 100_000))
+      const status = await qcall('status')
+      assert.equal(status.kind, 'indexeddb+memory', JSON.stringify({ status, estimate }))
+      assert.match(status.degraded ?? '', /QuotaExceededError/)
+      for (const cid of cids) assert.equal((await qcall('get', cid)).matches, true)
+      assert.equal(status.usage.blocks, 12)
+      await qcall('close')
+    } finally {
+      await persistent.close().catch(() => {})
+      await rm(profile, { recursive: true, force: true })
+    }
   })
 })

@@ -348,7 +348,6 @@ export async function run (options: FuzzOptions = {}): Promise<ScenarioResult> {
   const manifests = options.manifests ?? 10_000
   const builds = options.builds ?? 10_000
   const verbose = options.verbose ?? false
-  const rng = prng(seed)
   const notes: string[] = []
   const crashes: string[] = []
   const onCrash = (err: any): void => { crashes.push(`${err?.name}: ${err?.message}`) }
@@ -367,6 +366,7 @@ export async function run (options: FuzzOptions = {}): Promise<ScenarioResult> {
     const t0 = Date.now()
     const decoders = await fuzzDecoders(prng(seed + 1), messages, summaryShare, cids, roots, block)
     const decodeMs = Date.now() - t0
+    const rssPhases: Record<string, number> = { start: rssStart, afterDecoders: rss.peak() }
 
     // the victim as a page is configured, except that it never bans: every message must reach its decoder
     const victim = await startFaultNode({ siteId: 'fuzz-site', blocks: held, exchange: { maxStrikes: Infinity } })
@@ -375,6 +375,7 @@ export async function run (options: FuzzOptions = {}): Promise<ScenarioResult> {
     let honest = { block: false, gossip: false }
     try {
       wire = await fuzzWire(prng(seed + 2), messages, summaryShare, victim, attacker, cids, roots, block, verbose)
+      rssPhases.afterWire = rss.peak()
       honest = await honestStillServed(victim, block)
     } catch (err: any) {
       notes.push(`wire fuzz stopped: ${err.name}: ${err.message}`)
@@ -391,9 +392,11 @@ export async function run (options: FuzzOptions = {}): Promise<ScenarioResult> {
     const t1 = Date.now()
     const manifestT = await fuzzManifests(prng(seed + 3), manifests, signed, key.publicKey, (await generateKeyPair('Ed25519')).publicKey)
     const manifestMs = Date.now() - t1
+    rssPhases.afterManifests = rss.peak()
     const t2 = Date.now()
     const buildT = await fuzzBuilds(prng(seed + 4), builds, join(root, 'build'), signed, verbose)
     const buildMs = Date.now() - t2
+    rssPhases.afterBuilds = rss.peak()
 
     const peakRss = rss.stop()
     const unnamed = [...decoders.block.unnamed, ...decoders.summary.unnamed, ...(wire?.unnamedViolations ?? []), ...manifestT.unnamed, ...buildT.unnamed]
@@ -417,7 +420,9 @@ export async function run (options: FuzzOptions = {}): Promise<ScenarioResult> {
         manifests: { ...plainTally(manifestT), ms: manifestMs },
         builds: { ...plainTally(buildT), ok: buildT.ok, ms: buildMs, slowestMs: buildT.slowestMs, slowest: buildT.slowest },
         rssStartBytes: rssStart,
-        peakRssBytes: peakRss
+        peakRssBytes: peakRss,
+        /** the peak so far at the end of each phase */
+        peakRssByPhaseBytes: rssPhases
       },
       holds,
       notes

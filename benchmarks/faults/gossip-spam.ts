@@ -129,7 +129,8 @@ export async function run (options: GossipSpamOptions = {}): Promise<ScenarioRes
     // what the spam did at the honest nodes
     const spammerId = spammer.libp2p.peerId
     const linked = honest[0]!
-    const linkedScore = linked.libp2p.services.pubsub.getScore(spammerId.toString())
+    // getScore is on gossipsub's class, not on its exported interface
+    const linkedScore = (linked.libp2p.services.pubsub as unknown as { getScore(peer: string): number }).getScore(spammerId.toString())
     const hubOnly = honest.slice(1)
     // did the spammer's claims reach nodes that hear it only through the hub, and are they still arriving?
     const heardSpam = (n: FaultNode): boolean => n.availability.peersWith(siteRoots[0]!, 0).some(p => p.equals(spammerId))

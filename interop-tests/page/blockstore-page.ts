@@ -78,6 +78,10 @@ const api = {
       upgrade.onsuccess = () => { upgrade.result.close() }
     })
   },
+  async estimate (): Promise<{ usage?: number, quota?: number }> {
+    const e = await navigator.storage.estimate()
+    return { usage: e.usage, quota: e.quota }
+  },
   unblockDatabase (): void {
     holder?.close()
     holder = undefined

@@ -11,7 +11,6 @@
 import { DEFAULT_FALLBACK_OPEN_TIMEOUT_MS } from './constants.ts'
 import type { BlockstoreUsage, SwarmBlockstore } from './interface.ts'
 import type { AbortOptions } from '@libp2p/interface'
-import type { CID } from 'multiformats/cid'
 
 export interface FallbackBlockstore extends SwarmBlockstore {
   /** Why the primary store is not (or no longer) used; undefined while it is. */

@@ -11,7 +11,7 @@ import * as defaults from './constants.ts'
 import { BlockNotAvailableError, ExchangeStoppedError, PeerBannedError } from './errors.ts'
 import { peerSession } from './peer-session.ts'
 import { serveStream } from './serve-stream.ts'
-import { grantPriority, servedBlocks } from './upload-order.ts'
+import { fairUploadOrder } from './upload-order.ts'
 import type { PeerSession } from './peer-session.ts'
 import type { AbortOptions, ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -92,14 +92,12 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
   private controller = new AbortController()
   private running = false
   /**
-   * Upload grants, one at a time, highest want priority first across every requester: a
-   * visitor's "I need this block next" goes ahead of others' fill wants, whoever asked first;
-   * priorities capped and each peer's extra waiting grants behind others' (upload-order.ts).
+   * Upload grants, one at a time, fair across requesters (each its share of the bytes, in
+   * start-time fair order, upload-order.ts): a want's priority is the requester's claim and
+   * orders only its own stream's wants, never one peer ahead of another.
    */
   private readonly uploads = new PriorityQueue<void>({ concurrency: 1 })
-  /** Upload grants each peer has waiting in `uploads` now. */
-  private readonly served = servedBlocks()
-  private readonly waitingGrants = new Map<string, number>()
+  private readonly uploadOrder = fairUploadOrder()
   private readonly components: BlockExchangeComponents
   private readonly log: Logger
   private readonly sessionLog: Logger
@@ -155,28 +153,36 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
       stream,
       peer,
       maxOutstandingWants: this.maxOutstandingWants,
-      getBlock: async (cid, options) => {
-        // each block goes to a peer once: a visitor keeps what it fetched, so asking again is a
-        // flood (or a lost block it can get elsewhere); DONT_HAVE costs us nothing
-        if (this.served.has(peer.toString(), cid.toString())) return undefined
-        return this.components.getServableBlock(cid, options)
-      },
+      getBlock: async (cid, options) => this.components.getServableBlock(cid, options),
       takeUpload: async (bytes, options) => {
-        // fair across requesters: a peer's extra waiting grants queue behind others' (upload-order.ts)
+        // fair across requesters, whatever priority they claim (upload-order.ts)
         const key = peer.toString()
-        const waiting = this.waitingGrants.get(key) ?? 0
-        this.waitingGrants.set(key, waiting + 1)
-        try {
-          await this.uploads.add(async () => { await this.components.takeUpload(bytes, { signal: options.signal }) }, { priority: grantPriority(options.priority, waiting), signal: options.signal })
-        } finally {
-          const left = (this.waitingGrants.get(key) ?? 1) - 1
-          if (left > 0) this.waitingGrants.set(key, left)
-          else this.waitingGrants.delete(key)
-        }
+        const tag = this.uploadOrder.tag(key, bytes)
+        this.uploadOrder.queued(key)
+        const granted = Promise.withResolvers<void>()
+        this.uploads.add(async () => {
+          this.uploadOrder.dequeued(key)
+          this.uploadOrder.started(tag)
+          try {
+            await this.components.takeUpload(bytes, { signal: options.signal })
+          } catch (err: any) {
+            granted.reject(err)
+            return
+          }
+          granted.resolve()
+          // a stream is served one block at a time: a peer that was just granted (writing its
+          // block, reading its next want) has no grant queued for a moment, and a peer with many
+          // streams always has; picking now would hand it every other grant. Wait briefly for
+          // recent requesters to queue again (upload-order.ts)
+          await this.uploadOrder.settle(key, options.signal)
+        }, { priority: -tag, signal: options.signal }).catch((err: any) => {
+          this.uploadOrder.dequeued(key)
+          granted.reject(err)
+        })
+        await granted.promise
       },
       onViolation: (err) => { this.strike(peer, err) },
       onBlockSent: (cid, bytes) => {
-        this.served.add(peer.toString(), cid.toString())
         this.safeDispatch('block:uploaded', { peer, cid, bytes })
       },
       onAnnouncer: (announce) => { this.announcers.set(stream, announce) },
