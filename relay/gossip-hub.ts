@@ -1,4 +1,5 @@
 import { logger } from '@libp2p/logger'
+import type { SummaryGuard } from '../src/relay-api.ts'
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 
 const log = logger('swarmsite:relay:gossip-hub')
@@ -7,6 +8,8 @@ export interface GossipHubInit {
   topicPrefix: string
   maxTopics: number
   onMessage?(topic: string, bytes: number): void
+  /** Validates each joined topic's summaries (garbage rejected, floods cut; see summary-guard.ts). */
+  summaryGuard?: SummaryGuard
 }
 
 export interface GossipHub {
@@ -30,6 +33,8 @@ export function gossipHub (init: GossipHubInit): (components: { pubsub: GossipSu
           continue
         }
         joined.add(topic)
+        // the hub forwards every summary to every page: it must not forward garbage or floods
+        if (init.summaryGuard != null) pubsub.topicValidators.set(topic, init.summaryGuard.validator)
         pubsub.subscribe(topic)
         log('joined topic %s', topic)
       }
@@ -45,7 +50,10 @@ export function gossipHub (init: GossipHubInit): (components: { pubsub: GossipSu
       stop () {
         pubsub.removeEventListener('subscription-change', onSubscriptionChange)
         pubsub.removeEventListener('message', onMessage)
-        for (const topic of joined) pubsub.unsubscribe(topic)
+        for (const topic of joined) {
+          pubsub.unsubscribe(topic)
+          if (init.summaryGuard != null && pubsub.topicValidators.get(topic) === init.summaryGuard.validator) pubsub.topicValidators.delete(topic)
+        }
         joined.clear()
       },
       topics: () => [...joined]

@@ -12,7 +12,7 @@ import { webSockets } from '@libp2p/websockets'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
-import { DEFAULT_PING_STREAMS_PER_CONNECTION, DEFAULT_PING_TIMEOUT_MIN_MS, DEFAULT_PROTOCOL_PREFIX, DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS, DEFAULT_PROVIDER_VALIDITY_MS, DEFAULT_REPROVIDE_INTERVAL_MS } from '../src/relay-api.ts'
+import { DEFAULT_PING_STREAMS_PER_CONNECTION, DEFAULT_PING_TIMEOUT_MIN_MS, DEFAULT_PROTOCOL_PREFIX, DEFAULT_PROVIDER_CLEANUP_INTERVAL_MS, DEFAULT_PROVIDER_VALIDITY_MS, DEFAULT_REPROVIDE_INTERVAL_MS, summaryGuard } from '../src/relay-api.ts'
 import * as defaults from './constants.ts'
 import { RelayConfigError } from './errors.ts'
 import { gossipHub } from './gossip-hub.ts'
@@ -98,6 +98,8 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
   const datastore = new MemoryDatastore()
   const protocolPrefix = init.protocolPrefix ?? DEFAULT_PROTOCOL_PREFIX
   const maxConnections = init.maxConnections ?? defaults.DEFAULT_MAX_CONNECTIONS
+  // the have topics' validator, shared by the hub, the seeder and the gossipsub score
+  const guard = summaryGuard()
   const libp2p = await createLibp2p<RelayServices>({
     privateKey: init.privateKey,
     datastore,
@@ -154,7 +156,9 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
         // every browser behind one NAT (or, in tests, 127.0.0.1) shares an address: gossipsub's
         // IP colocation penalty scored every page -20 past 10 of them and pruned them all from
         // the mesh, so summaries reached only pages that happened to be linked to the sender
-        scoreParams: { IPColocationFactorWeight: 0 },
+        // a page the have topic's validator caught spamming (garbage, floods) scores far below
+        // the graylist threshold: the hub drops its RPCs unread and stops forwarding for it
+        scoreParams: { IPColocationFactorWeight: 0, appSpecificScore: (peer: string) => guard.score(peer), appSpecificWeight: 1 },
         // a page that just joined is grafted into the hub's mesh (and so hears every summary)
         // at the hub's next heartbeat: a newcomer's scheduler waits to hear the swarm
         heartbeatInterval: defaults.DEFAULT_HUB_HEARTBEAT_MS,
@@ -176,7 +180,8 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
   const hub = gossipHub({
     topicPrefix: init.topicPrefix ?? defaults.DEFAULT_TOPIC_PREFIX,
     maxTopics: init.maxTopics ?? defaults.DEFAULT_MAX_TOPICS,
-    onMessage: (topic, bytes) => { metrics.gossipMessage(topic, bytes) }
+    onMessage: (topic, bytes) => { metrics.gossipMessage(topic, bytes) },
+    summaryGuard: guard
   })(libp2p.services)
 
   // the seed folder is read and checked before the relay listens: a bad one fails fast
@@ -185,6 +190,7 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     : siteSeeder(init.seed)({
       libp2p,
       pubsub: libp2p.services.pubsub,
+      summaryGuard: guard,
       provide: async (cid, options) => { await libp2p.contentRouting.provide(cid, options) },
       logger: libp2p.logger
     })

@@ -25,7 +25,7 @@ import { DEFAULT_SEED_PROVIDE_CONCURRENCY } from './constants.ts'
 import { SeedConfigError } from './errors.ts'
 import { importSeedFolder, readSeedManifest, seedBlockIndex } from './seed-import.ts'
 import type { SeedBlockIndex, SeedImportProgress, SeedManifest } from './seed-import.ts'
-import type { AvailabilityInit, BlockExchangeInit, BlockUploadedEvent, Manifest, SwarmBlockstore, UploadBudget } from '../src/relay-api.ts'
+import type { AvailabilityInit, BlockExchangeInit, BlockUploadedEvent, Manifest, SummaryGuard, SwarmBlockstore, UploadBudget } from '../src/relay-api.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { AbortOptions, ComponentLogger, Libp2p, Logger } from '@libp2p/interface'
 
@@ -55,6 +55,8 @@ export interface SiteSeederInit {
 export interface SiteSeederComponents {
   libp2p: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'getConnections' | 'hangUp'>
   pubsub: GossipSub
+  /** The have topic's validator (the hub's, whose scores the relay's gossipsub uses). */
+  summaryGuard?: SummaryGuard
   /** Announce on the DHT that we hold `cid`; without it nothing is provided. */
   provide?(cid: CID, options?: AbortOptions): Promise<void>
   /** Where the seeder and its content core log (libp2p's `logger`); default `defaultLogger()`. */
@@ -214,6 +216,7 @@ class DefaultSiteSeeder extends TypedEventEmitter<SiteSeederEvents> implements S
       peerId: libp2p.peerId,
       libp2p,
       pubsub,
+      ...(this.components.summaryGuard != null ? { summaryGuard: this.components.summaryGuard } : {}),
       ...(this.components.logger != null ? { logger: this.components.logger } : {}),
       ...(provide == null ? {} : { provide: async (cid, opts) => { await provides.add(async ({ signal }) => { await provide(cid, { ...opts, signal }) }, opts) } })
     })

@@ -7,10 +7,15 @@ import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { fallbackBlockstore } from '../../src/content/blockstore/fallback.ts'
 import { createIndexedDbBlockstore } from '../../src/content/blockstore/indexeddb.ts'
+import { createMemoryBlockstore } from '../../src/content/blockstore/memory.ts'
+import type { FallbackBlockstore } from '../../src/content/blockstore/fallback.ts'
 import type { BlockstoreUsage, SwarmBlockstore } from '../../src/content/blockstore/interface.ts'
 
 let store: SwarmBlockstore | undefined
+/** A connection that ignores versionchange, and the upgrade it blocks (blockDatabase). */
+let holder: IDBDatabase | undefined
 
 function current (): SwarmBlockstore {
   if (store == null) throw new Error('call open() first')
@@ -45,6 +50,41 @@ const api = {
   async close (): Promise<void> {
     await store?.close()
     store = undefined
+  },
+  /** The store a browser swarm uses (swarm.ts defaultBlockstore): IndexedDB, falling back to memory. */
+  async openFallback (name: string, maxBytes?: number, openTimeoutMs?: number): Promise<{ usage: BlockstoreUsage, kind: string, degraded?: string }> {
+    store = fallbackBlockstore(createIndexedDbBlockstore({ name, maxBytes }), createMemoryBlockstore(), { openTimeoutMs })
+    await store.open()
+    return api.status()
+  },
+  status (): { usage: BlockstoreUsage, kind: string, degraded?: string } {
+    const s = current() as FallbackBlockstore
+    return { usage: s.usage(), kind: s.kind, ...(s.degraded != null ? { degraded: s.degraded } : {}) }
+  },
+  /**
+   * Another tab's doing: holds a connection to `name` that ignores versionchange, and asks for
+   * a version upgrade, which that connection blocks; every later open of `name` queues behind it.
+   */
+  async blockDatabase (name: string): Promise<void> {
+    holder = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(name, 1)
+      req.onupgradeneeded = () => { req.result.createObjectStore(name) }
+      req.onsuccess = () => { resolve(req.result) }
+      req.onerror = () => { reject(req.error) }
+    })
+    await new Promise<void>((resolve) => {
+      const upgrade = indexedDB.open(name, 2)
+      upgrade.onblocked = () => { resolve() }
+      upgrade.onsuccess = () => { upgrade.result.close() }
+    })
+  },
+  async estimate (): Promise<{ usage?: number, quota?: number }> {
+    const e = await navigator.storage.estimate()
+    return { usage: e.usage, quota: e.quota }
+  },
+  unblockDatabase (): void {
+    holder?.close()
+    holder = undefined
   },
   /** Makes block number `seed` of `size` bytes (CIDv1 raw) and puts it; returns its CID. */
   async put (seed: number, size: number): Promise<string> {

@@ -184,6 +184,34 @@ export const DEFAULT_HAVE_MAX_BLOCKS_PER_FILE = 1_048_576
 /** Most remote peers whose summaries a node keeps; the least recently heard is dropped first (count). */
 export const DEFAULT_HAVE_MAX_PEERS = 1024
 
+/**
+ * Have summaries per second per sender that the topic validator passes on (summary-guard.ts).
+ * An honest node publishes at most one per claim debounce (50 ms: 20/s) while it starts origin
+ * fetches, and about one per 2 s otherwise; bursts above the rate are ignored, not punished.
+ */
+export const DEFAULT_HAVE_GUARD_RATE = 10
+
+/** The validator's per-sender burst, summaries. */
+export const DEFAULT_HAVE_GUARD_BURST = 50
+
+/** Summaries per second per sender past which the excess counts as misbehaviour (above the honest 20/s). */
+export const DEFAULT_HAVE_GUARD_HARD_RATE = 30
+
+/** The misbehaviour bucket's burst, summaries. */
+export const DEFAULT_HAVE_GUARD_HARD_BURST = 60
+
+/** Strikes (an undecodable summary, or a third of a hard burst over the hard rate) before a sender is scored out. */
+export const DEFAULT_HAVE_GUARD_MAX_STRIKES = 3
+
+/** The app-specific gossipsub score of a scored-out sender: far below every threshold (graylist: -80). */
+export const DEFAULT_HAVE_GUARD_PENALTY = -1000
+
+/** How long a sender stays scored out, ms (10 min). */
+export const DEFAULT_HAVE_GUARD_FLAG_MS = 600_000
+
+/** Most senders the validator tracks (count). */
+export const DEFAULT_HAVE_GUARD_MAX_PEERS = 1024
+
 /** Deadline of the background DHT provide of a file that became complete, ms. */
 export const DEFAULT_HAVE_PROVIDE_TIMEOUT_MS = 30_000
 

@@ -57,6 +57,8 @@ export interface MeshOptions {
   reprovideIntervalMs?: number
   /** Peer ids of the bootstrap relays: the gossip hub (see the pubsub options). */
   relayPeerIds: ReadonlySet<string>
+  /** Added to each peer's gossipsub score: the have topic's validator scores spammers out with it. */
+  gossipScore?: (peer: string) => number
 }
 
 /**
@@ -161,7 +163,9 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
           // every summary to the pages it is linked with too cost each page a copy per link of
           // every message. Other pages score just below zero: never in our mesh, never sent
           // IHAVE gossip, still sent our own messages directly (floodPublish, publishThreshold)
-          appSpecificScore: (peer: string) => options.relayPeerIds.has(peer) ? 0 : -1,
+          // A sender the have topic's validator caught spamming scores far below the graylist
+          // threshold: gossipsub then drops its RPCs unread (src/content/availability/summary-guard.ts)
+          appSpecificScore: (peer: string) => (options.relayPeerIds.has(peer) ? 0 : -1) + (options.gossipScore?.(peer) ?? 0),
           appSpecificWeight: 1
         },
         scoreThresholds: { gossipThreshold: -0.5, publishThreshold: -50, graylistThreshold: -80 }

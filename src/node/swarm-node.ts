@@ -277,7 +277,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
 
 
 /** Builds a swarm node from one description, for browsers and Node alike. Call `start()` next. */
-export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> {
+export async function createSwarmNode (init: SwarmNodeInit, internals: { gossipScore?: (peer: string) => number } = {}): Promise<SwarmNode> {
   const { bootstrap, dhtMode, protocolPrefix } = validateSwarmNodeInit(init)
   const libp2p = await createLibp2p(meshLibp2pOptions({
     privateKey: init.privateKey,
@@ -292,7 +292,8 @@ export async function createSwarmNode (init: SwarmNodeInit): Promise<SwarmNode> 
     allowInsecureWebSockets: init.allowInsecureWebSockets ?? isInsecureBootstrap(bootstrap),
     providerValidityMs: init.providerValidityMs,
     reprovideIntervalMs: init.reprovideIntervalMs,
-    relayPeerIds: new Set(bootstrap.map(b => b.peerId))
+    relayPeerIds: new Set(bootstrap.map(b => b.peerId)),
+    ...(internals.gossipScore != null ? { gossipScore: internals.gossipScore } : {})
   }))
   return new SwarmNode(libp2p, bootstrap, init)
 }

@@ -63,7 +63,8 @@ export interface SwarmStats {
   uploadEnabled: boolean
   /** Upload rate allowed now, bytes/s: 0 when off, Infinity when unlimited. */
   uploadBytesPerSecond: number
-  store: { kind: string, bytes: number, blocks: number, maxBytes: number }
+  /** `degraded`: why blocks are kept in memory although a persistent store was meant (blocked, unavailable or full IndexedDB). */
+  store: { kind: string, bytes: number, blocks: number, maxBytes: number, degraded?: string }
   /** Links to other visitors (direct WebRTC, or relayed while signalling) and to relays. */
   connections: { direct: number, relayed: number, relays: number }
   /**

@@ -6,3 +6,4 @@
  */
 export { createSwarmNode } from '../node/swarm-node.ts'
 export { contentCoreParts } from '../content/core-parts.ts'
+export { summaryGuard } from '../content/availability/summary-guard.ts'

@@ -16,6 +16,8 @@ import { congestionProbe } from '../content/congestion-probe.ts'
 import { ContentCore } from '../content/core.ts'
 import { createIndexedDbBlockstore } from '../content/blockstore/indexeddb.ts'
 import { createMemoryBlockstore } from '../content/blockstore/memory.ts'
+import { fallbackBlockstore } from '../content/blockstore/fallback.ts'
+import type { FallbackBlockstore } from '../content/blockstore/fallback.ts'
 import { NotInManifestError, SwarmNotStartedError } from '../content/fetch/errors.ts'
 import { FileDownload } from '../content/fetch/file-download.ts'
 import { peerScores } from '../content/fetch/peer-scores.ts'
@@ -46,6 +48,7 @@ import type { Manifest, ManifestFile } from '../content/manifest-types.ts'
 import type { SiteVersionStore } from '../content/site-versions.ts'
 import type { UploadBudget, UploadBudgetInit } from '../content/upload-budget.ts'
 import type { SwarmNodeInit } from '../node/node-init.ts'
+import type { SummaryGuard } from '../content/availability/summary-guard.ts'
 import type { SwarmNode } from '../node/swarm-node.ts'
 import type { AbortOptions, Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
@@ -180,10 +183,12 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       await new Promise(resolve => setTimeout(resolve, 0))
       await this.awaitGate(since)
       if (this.phase !== 'starting') return
-      const { createSwarmNode, contentCoreParts } = await import('./node-parts.ts')
-      const node = await createSwarmNode({ ...this.init, privateKey: this.#privateKey })
+      const { createSwarmNode, contentCoreParts, summaryGuard } = await import('./node-parts.ts')
+      // the have topic's validator: its verdicts feed the node's gossipsub scores (spammers out)
+      const guard = summaryGuard(this.init.availability?.maxMessageBytes != null ? { maxMessageBytes: this.init.availability.maxMessageBytes } : {})
+      const node = await createSwarmNode({ ...this.init, privateKey: this.#privateKey }, { gossipScore: guard.score })
       this.#node = node
-      this.attach(node, contentCoreParts)
+      this.attach(node, contentCoreParts, guard)
       await node.start()
       await this.core.start()
       this.#uploadProbe?.start()
@@ -233,14 +238,15 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   }
 
   /** Wires the node into the core and the swarm's events (once, when the node is created). */
-  private attach (node: SwarmNode, parts: ContentCoreParts): void {
+  private attach (node: SwarmNode, parts: ContentCoreParts, summaryGuard: SummaryGuard): void {
     this.core.attach({
       peerId: node.peerId,
       logger: node.libp2p.logger,
       libp2p: node.libp2p,
       pubsub: node.libp2p.services.pubsub,
       provide: async (cid, options) => { await node.provide(cid, options) },
-      findProviders: (cid, options) => node.findProviders(cid, options)
+      findProviders: (cid, options) => node.findProviders(cid, options),
+      summaryGuard
     }, parts)
     this.#uploadProbe = this.init.uploadProbe === false ? undefined : congestionProbe(this.init.uploadProbe)({ ping: relayPing(node), budget: this.core.upload, logger: node.libp2p.logger })
     this.core.availability.addEventListener('peer:have', () => { this.changed() })
@@ -387,7 +393,7 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       isBanned: (peer) => this.core.isAttached && this.core.exchange.isBanned(peer),
       uploadEnabled: this.core.upload.enabled,
       uploadBytesPerSecond: this.core.upload.currentBytesPerSecond(),
-      store: { kind: this.core.blockstore.kind, ...this.core.blockstore.usage() },
+      store: { kind: this.core.blockstore.kind, ...this.core.blockstore.usage(), ...(storeDegraded(this.core.blockstore) != null ? { degraded: storeDegraded(this.core.blockstore) } : {}) },
       connections: {
         direct: visitors.filter(c => c.direct).length,
         relayed: visitors.filter(c => !c.direct).length,
@@ -425,9 +431,17 @@ function sitePublicKey (key: SwarmInit['publicKey']): PublicKey | undefined {
   }
 }
 
+/** Why the store fell back to memory (fallback.ts), if it did. */
+function storeDegraded (store: SwarmBlockstore): string | undefined {
+  const reason = (store as Partial<FallbackBlockstore>).degraded
+  return typeof reason === 'string' ? reason : undefined
+}
+
 function defaultBlockstore (manifest: Manifest): SwarmBlockstore {
   if (typeof indexedDB !== 'undefined' && typeof window !== 'undefined') {
-    return createIndexedDbBlockstore({ name: `${INDEXEDDB_NAME_PREFIX}${manifest.siteId}` })
+    // an IndexedDB that is blocked, unavailable or over its quota must not stop the swarm: it
+    // goes on in memory and stats().store.degraded says why
+    return fallbackBlockstore(createIndexedDbBlockstore({ name: `${INDEXEDDB_NAME_PREFIX}${manifest.siteId}` }), createMemoryBlockstore())
   }
   return createMemoryBlockstore()
 }

@@ -33,6 +33,8 @@ import {
 import { InvalidAvailabilityArgumentError } from '../errors.ts'
 import { BlockRanges } from './block-ranges.ts'
 import { decodeHaveSummary, encodeHaveSummary, haveTopic } from './have-summary.ts'
+import { summaryGuard } from './summary-guard.ts'
+import type { SummaryGuard } from './summary-guard.ts'
 import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions, GossipStats, RemoteFilePeer } from './index.ts'
 import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -146,6 +148,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
   /** A publish was asked for while one was under way. */
   private publishAgain = false
   private retries = 0
+  private guard: SummaryGuard | undefined
 
   private readonly log: Logger
 
@@ -165,6 +168,9 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
   async start (): Promise<void> {
     if (this.started) return
     const { pubsub } = this.components
+    // garbage is rejected and floods are cut before gossipsub delivers or forwards them
+    this.guard = this.components.summaryGuard ?? summaryGuard({ maxMessageBytes: this.options.maxMessageBytes })
+    pubsub.topicValidators?.set(this.options.topic, this.guard.validator)
     pubsub.subscribe(this.options.topic)
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
@@ -188,6 +194,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
     const { pubsub } = this.components
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    if (this.guard != null && pubsub.topicValidators?.get(this.options.topic) === this.guard.validator) pubsub.topicValidators.delete(this.options.topic)
     try {
       pubsub.unsubscribe(this.options.topic)
     } catch (err) {

@@ -18,6 +18,7 @@
  */
 import { DefaultAvailability, resolveAvailabilityInit } from './availability.ts'
 import type { BlockRanges } from './block-ranges.ts'
+import type { SummaryGuard } from './summary-guard.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { AbortOptions, ComponentLogger, PeerId } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
@@ -26,6 +27,8 @@ import type { CID } from 'multiformats/cid'
 export { BlockRanges } from './block-ranges.ts'
 export type { BlockRange, BlockRangesParseOptions } from './block-ranges.ts'
 export { HAVE_SUMMARY_VERSION, haveTopic, encodeHaveSummary, decodeHaveSummary, fitHaveSummary, haveSummaryLength } from './have-summary.ts'
+export { summaryGuard } from './summary-guard.ts'
+export type { SummaryGuard, SummaryGuardInit, SummaryGuardStats, SummaryVerdict } from './summary-guard.ts'
 export type { FileDownloading, FileHave, HaveSummary, HaveSummaryLimits } from './have-summary.ts'
 
 export interface AvailabilityInit {
@@ -72,6 +75,11 @@ export interface AvailabilityComponents {
    * nobody asks it in vain. Default: always.
    */
   serving?(): boolean
+  /**
+   * The have topic's validator (and the scores it gives senders), shared with the node's
+   * gossipsub scoring; default: one of our own, whose scores nobody reads.
+   */
+  summaryGuard?: SummaryGuard
   /** Where it logs (the node's libp2p `logger`); default `defaultLogger()`. */
   logger?: ComponentLogger
 }

@@ -29,3 +29,6 @@ export const SHA2_256_CODE = 0x12
 
 /** Digest length of sha2-256, in bytes. */
 export const SHA2_256_DIGEST_BYTES = 32
+
+/** Opening a persistent store gives up (and the swarm keeps blocks in memory) after this long, ms: a blocked IndexedDB open never settles by itself. */
+export const DEFAULT_FALLBACK_OPEN_TIMEOUT_MS = 5_000

@@ -11,6 +11,7 @@ import * as defaults from './constants.ts'
 import { BlockNotAvailableError, ExchangeStoppedError, PeerBannedError } from './errors.ts'
 import { peerSession } from './peer-session.ts'
 import { serveStream } from './serve-stream.ts'
+import { fairUploadOrder } from './upload-order.ts'
 import type { PeerSession } from './peer-session.ts'
 import type { AbortOptions, ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -91,10 +92,12 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
   private controller = new AbortController()
   private running = false
   /**
-   * Upload grants, one at a time, highest want priority first across every requester: a
-   * visitor's "I need this block next" goes ahead of others' fill wants, whoever asked first.
+   * Upload grants, one at a time, fair across requesters (each its share of the bytes, in
+   * start-time fair order, upload-order.ts): a want's priority is the requester's claim and
+   * orders only its own stream's wants, never one peer ahead of another.
    */
   private readonly uploads = new PriorityQueue<void>({ concurrency: 1 })
+  private readonly uploadOrder = fairUploadOrder()
   private readonly components: BlockExchangeComponents
   private readonly log: Logger
   private readonly sessionLog: Logger
@@ -152,7 +155,31 @@ class DefaultBlockExchange extends TypedEventEmitter<BlockExchangeEvents> implem
       maxOutstandingWants: this.maxOutstandingWants,
       getBlock: async (cid, options) => this.components.getServableBlock(cid, options),
       takeUpload: async (bytes, options) => {
-        await this.uploads.add(async () => { await this.components.takeUpload(bytes, { signal: options.signal }) }, { priority: options.priority, signal: options.signal })
+        // fair across requesters, whatever priority they claim (upload-order.ts)
+        const key = peer.toString()
+        const tag = this.uploadOrder.tag(key, bytes)
+        this.uploadOrder.queued(key)
+        const granted = Promise.withResolvers<void>()
+        this.uploads.add(async () => {
+          this.uploadOrder.dequeued(key)
+          this.uploadOrder.started(tag)
+          try {
+            await this.components.takeUpload(bytes, { signal: options.signal })
+          } catch (err: any) {
+            granted.reject(err)
+            return
+          }
+          granted.resolve()
+          // a stream is served one block at a time: a peer that was just granted (writing its
+          // block, reading its next want) has no grant queued for a moment, and a peer with many
+          // streams always has; picking now would hand it every other grant. Wait briefly for
+          // recent requesters to queue again (upload-order.ts)
+          await this.uploadOrder.settle(key, options.signal)
+        }, { priority: -tag, signal: options.signal }).catch((err: any) => {
+          this.uploadOrder.dequeued(key)
+          granted.reject(err)
+        })
+        await granted.promise
       },
       onViolation: (err) => { this.strike(peer, err) },
       onBlockSent: (cid, bytes) => {

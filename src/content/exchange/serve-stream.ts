@@ -22,7 +22,8 @@ export interface ServeStreamInit {
   getBlock(cid: CID, options: { signal: AbortSignal }): Promise<Uint8Array | undefined>
   /**
    * Resolves when `bytes` may be uploaded; rejects when uploading is off (then DONT_HAVE is
-   * sent). `priority` is the want's: the exchange grants uploads across all streams in its order.
+   * sent). `priority` is the want's (the exchange orders grants across peers fairly instead:
+   * a requester's claimed priority orders only its own stream's wants, upload-order.ts).
    */
   takeUpload(bytes: number, options: { signal: AbortSignal, priority: number }): Promise<void>
   /** A protocol violation by the peer; the stream is aborted with it. */
