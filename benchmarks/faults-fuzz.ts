@@ -1,6 +1,6 @@
-// Runs the fault scenarios fuzz, want-flood, gossip-spam standalone (until the suite runner
-// `npm run bench -- faults` registers them):
-//   node benchmarks/faults-fuzz.ts fuzz [--seed 11] [--messages 100000] [--manifests 10000] [--builds 10000]
+// The fault suite's protocol-scale scenarios, fuzz, want-flood and gossip-spam, on Node nodes
+// (`npm run bench -- faults` runs the Chromium ones):
+//   npm run bench -- faults-protocol [fuzz|want-flood|gossip-spam …] [--seed 11] [--messages 100000] [--manifests 10000] [--builds 10000]
 // Writes benchmarks/results/faults-<scenario>-<date>.json and .md.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'

@@ -39,6 +39,10 @@ const scenarios: Record<string, { file: string, args?: string[], summary: string
     file: 'faults.ts',
     summary: 'fault suite: corrupt liars, black holes, churn, relay killed; each run without and with its fault (Chromium visitors, Node holders)'
   },
+  'faults-protocol': {
+    file: 'faults-fuzz.ts',
+    summary: 'fault suite, protocol scale (Node): fuzz (100k wire messages, 10k manifests and builds), want flood, gossip spam [names to run only some]'
+  },
   'dht-sim': {
     file: 'dht-sim.ts',
     summary: 'real kad-dht nodes in one process (memory transport + latency model) at growing N: build, memory/node, lookup p50/p95, success'
