@@ -62,7 +62,11 @@ export function originRate (init: OriginRateInit): OriginRate {
     prune(now)
     if (total < minBytes) return undefined
     const ms = activeIn(now)
-    if (ms < 20) return undefined
+    // bytes that waited in the socket while a busy page did not read arrive at once at the end
+    // of a long request: over a sliver of request time in the window they read as a burst of
+    // many MiB/s (a flash crowd's first visitor judged a 2 MiB/s origin fast that way). A rate
+    // needs a quarter of the window's time under way
+    if (ms < windowMs / 4) return undefined
     let n = 0
     for (const s of samples) n += s.n
     return n / ms * 1000
