@@ -181,6 +181,13 @@ const DIAL_RETRY_MS = 30_000
 const SNUB_DEADLINES = 5
 const SNUB_MAX_DEADLINES = 80
 
+/**
+ * A peer snubbed this many times without a block in between counts as no holder (its claims
+ * keep no block from the origin): a black hole soon, a busy honest peer that stalled once in a
+ * crowd not (counting it out at once sent a flash crowd's blocks to the origin again).
+ */
+const SNUBS_UNTIL_NO_HOLDER = 2
+
 export class FileDownload {
   readonly file: ManifestFile
   readonly url: string
@@ -203,7 +210,7 @@ export class FileDownload {
   private readonly lastDelivery = new Map<string, number>()
   /** Peers that stalled on us: not asked until then. */
   private readonly snubbed = new Map<string, number>()
-  /** Times each peer was snubbed since it last delivered a block; while it has an entry it counts as no holder. */
+  /** Times each peer was snubbed since it last delivered a block (from SNUBS_UNTIL_NO_HOLDER on it counts as no holder). */
   private readonly snubs = new Map<string, number>()
   /** Peers whose block stream we opened ahead of need. */
   private readonly opened = new Set<string>()
@@ -522,7 +529,7 @@ export class FileDownload {
       // look held, so the origin sat idle while visitors waited on them: the fault suite)
       const unreachable = this.dialFailed.has(key)
       if (!unreachable) has.set(key, v.blocks)
-      if (unreachable || this.snubs.has(key)) {
+      if (unreachable || (this.snubs.get(key) ?? 0) >= SNUBS_UNTIL_NO_HOLDER) {
         // counts as no holder
       } else if (v.blocks == null) {
         holders[0]!++
@@ -844,7 +851,9 @@ export class FileDownload {
         // another source delivered first while this peer sat on the ask for a deadline,
         // delivering nothing: a stall all the same (else a black hole that the origin always
         // overtakes is never charged, and is asked again for every block)
-        if (now - since >= quiet && now - (this.lastDelivery.get(key) ?? -Infinity) >= quiet) this.stalled(key)
+        // Only a peer that never delivered us a block: a busy honest uploader in a crowd (1 MiB/s
+        // shared fairly by a dozen requesters) sits on a fill ask that long too
+        if (now - since >= quiet && (this.c.scores.get(key)?.blocks ?? 0) === 0) this.stalled(key)
       }
       this.table.complete(index, data)
     }
