@@ -312,7 +312,7 @@ function runtimeLines (result: CrowdResult): string[] {
     const split = runtimeSplit(result, system)
     if (split == null) continue
     const rts = Object.entries(split.runtimes).map(([rt, e]) => `${e.ok}/${e.visitors} ${rt === 'node' ? 'Node visitors' : 'Chromium pages'} ok, ${e.cpuSecondsPerMiB != null ? `${e.cpuSecondsPerMiB} CPU-s per MiB delivered to them (${rt === 'node' ? 'their host processes' : 'all of Chromium'}, ${e.cpuS} CPU-s per run)` : 'CPU not recorded'}`)
-    const flows = Object.entries(split.fromPeersByRuntime).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k.replace('chromium', 'Chromium').replace('node', 'Node')} ${formatBytes(v)}`)
+    const flows = Object.entries(split.fromPeersByRuntime).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k.replaceAll('chromium', 'Chromium').replaceAll('node', 'Node')} ${formatBytes(v)}`)
     lines.push(`- ${system} by runtime: ${rts.join('; ')}. Bytes from peers, receiver←sender: ${flows.length > 0 ? flows.join(', ') : 'none'}.`)
   }
   return lines
@@ -348,7 +348,7 @@ export function markdownReport (result: CrowdResult, summary: CrowdSummary, char
   if (load.length > 0) lines.push(`**Other load:** other processes took ${load.map(s => `${pct(s.otherProcessesShare)} of the machine during ${s.system}`).join(', ')}; those figures are slower than this machine can do.`, '')
   for (const s of summary.systems) {
     const run = result.runs.find(r => r.system === s.system && r.cpu != null)
-    if (run?.cpu != null) lines.push(`- ${s.system}: CPU ${s.cpuSeconds} s per run (Chromium ${run.cpu.chromiumS}, ${run.cpu.nodeVisitorsS != null ? `Node visitors ${run.cpu.nodeVisitorsS}, ` : ''}relay ${run.cpu.relayS}, driver ${run.cpu.driverS} in run ${run.run}; ${pct(run.cpu.oursShare)} of the machine), uploads ${formatBytes(s.uploadedBytes)} in all, Chromium PSS ${run.chromiumPssMiB ?? '—'} MiB${run.nodeHosts != null ? `, Node visitor hosts ${run.nodeHosts.processes} processes, PSS ${run.nodeHosts.pssMiB} MiB (${roundTo(run.nodeHosts.pssMiB / Math.max(1, run.nodeHosts.visitors), 1)} MiB per visitor)` : ''}.`)
+    if (run?.cpu != null) lines.push(`- ${s.system}: CPU ${s.cpuSeconds} s per run (Chromium ${run.cpu.chromiumS}, ${run.cpu.nodeVisitorsS != null ? `Node visitors ${run.cpu.nodeVisitorsS}, ` : ''}relay ${run.cpu.relayS}, driver ${run.cpu.driverS} in run ${run.run}; ${pct(run.cpu.oursShare)} of the machine), uploads ${formatBytes(s.uploadedBytes)} in all${run.chromium != null || run.nodeHosts == null ? `, Chromium PSS ${run.chromiumPssMiB ?? '—'} MiB` : ''}${run.nodeHosts != null ? `, Node visitor hosts ${run.nodeHosts.processes} processes, PSS ${run.nodeHosts.pssMiB} MiB (${roundTo(run.nodeHosts.pssMiB / Math.max(1, run.nodeHosts.visitors), 1)} MiB per visitor)` : ''}.`)
   }
   lines.push(...extraLines(result))
   lines.push(...runtimeLines(result))
