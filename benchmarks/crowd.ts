@@ -49,6 +49,8 @@ Writes <out>.json (raw per-visitor data, machine), <out>.md, <out>-completion.sv
                          pages spread among the N, the rest Node visitors. Node visitors run only
                          systems with a Node visitor (swarm): --systems defaults to swarm then
   --node-per-process <n> Node visitors per host process (default ${DEFAULT_NODE_VISITORS_PER_PROCESS})
+  --node-cpu-prof <dir>  run the Node visitor hosts under V8's profiler (node --cpu-prof): one
+                         .cpuprofile per host in <dir>, covering its whole life (slower runs)
   --size <bytes>         asset size, e.g. 16MiB, 512KiB, 1000000 (default 16MiB)
   --origin-rate <rate>   origin cap shared by every visitor, e.g. 2MiB/s, or none
                          (default 2MiB/s; unconstrained: none)
@@ -89,7 +91,7 @@ interface Options {
   peers: number
   /** what --visitors gave, and the mix it means */
   visitorsArg: string
-  visitors: Required<VisitorMix>
+  visitors: Required<Omit<VisitorMix, 'nodeCpuProfDir'>> & Pick<VisitorMix, 'nodeCpuProfDir'>
   sizeBytes: number
   originBytesPerSecond: number
   uploadBytesPerSecond: number
@@ -116,6 +118,7 @@ function parseOptions (argv: string[]): Options | undefined {
       peers: { type: 'string' },
       visitors: { type: 'string' },
       'node-per-process': { type: 'string' },
+      'node-cpu-prof': { type: 'string' },
       size: { type: 'string' },
       'origin-rate': { type: 'string' },
       'upload-rate': { type: 'string' },
@@ -178,7 +181,7 @@ function parseOptions (argv: string[]): Options | undefined {
     scenario,
     peers,
     visitorsArg,
-    visitors: { chromium, nodePerProcess },
+    visitors: { chromium, nodePerProcess, ...(values['node-cpu-prof'] != null ? { nodeCpuProfDir: resolve(values['node-cpu-prof']) } : {}) },
     sizeBytes,
     originBytesPerSecond,
     uploadBytesPerSecond,
@@ -280,6 +283,7 @@ async function main (): Promise<number> {
   }
   const outer = reexecInNetns(new URL(import.meta.url).pathname)
   if (outer != null) return outer
+  if (options.visitors.nodeCpuProfDir != null) await mkdir(options.visitors.nodeCpuProfDir, { recursive: true })
 
   const display = progressDisplay(options.scenario)
   const t0 = performance.now()

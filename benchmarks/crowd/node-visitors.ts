@@ -37,8 +37,11 @@ interface Host {
   exited: Promise<void>
 }
 
-async function startHost (module: string, index: number, errors: string[], signal?: AbortSignal): Promise<Host> {
-  const child = spawn(process.execPath, [HOST, module], { stdio: ['pipe', 'pipe', 'pipe'] })
+async function startHost (module: string, index: number, errors: string[], options: NodeHostsOptions): Promise<Host> {
+  const { signal } = options
+  // --cpu-prof writes the host's V8 profile when it exits (process.exit included)
+  const prof = options.cpuProfDir != null ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', `node-host-${index}-${process.pid}-${Date.now()}.cpuprofile`] : []
+  const child = spawn(process.execPath, [...prof, HOST, module], { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000) })
   const waiting = new Map<number, PromiseWithResolvers<any>>()
@@ -94,8 +97,15 @@ async function startHost (module: string, index: number, errors: string[], signa
   }
 }
 
+export interface NodeHostsOptions {
+  signal?: AbortSignal
+  /** Run each host under V8's CPU profiler (node --cpu-prof) and write its profile here on exit. */
+  cpuProfDir?: string
+}
+
 /** Starts `count` host processes for `module` (a system's nodeVisitor), at most two at a time. */
-export async function startNodeHosts (module: string, count: number, signal?: AbortSignal): Promise<NodeHosts> {
+export async function startNodeHosts (module: string, count: number, options: NodeHostsOptions = {}): Promise<NodeHosts> {
+  const { signal } = options
   const errors: string[] = []
   const hosts: Host[] = new Array(count)
   let next = 0
@@ -104,7 +114,7 @@ export async function startNodeHosts (module: string, count: number, signal?: Ab
       while (next < count) {
         const i = next++
         signal?.throwIfAborted()
-        hosts[i] = await startHost(module, i, errors, signal)
+        hosts[i] = await startHost(module, i, errors, options)
       }
     }))
   } catch (err) {

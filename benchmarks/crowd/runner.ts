@@ -41,6 +41,8 @@ export function arrivalSchedule (kind: ArrivalKind, ms: number, peers: number): 
 export interface VisitorMix {
   chromium: number
   nodePerProcess?: number
+  /** profile every Node visitor host (node --cpu-prof) into this folder */
+  nodeCpuProfDir?: string
 }
 
 export const DEFAULT_NODE_VISITORS_PER_PROCESS = 25
@@ -268,7 +270,7 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
     if (nodeCount > 0) {
       report('opening pages')
       const processes = Math.ceil(nodeCount / perProcess)
-      hosts = await startNodeHosts(driver.nodeVisitor!, processes, signal)
+      hosts = await startNodeHosts(driver.nodeVisitor!, processes, { ...(signal != null ? { signal } : {}), ...(options.visitors?.nodeCpuProfDir != null ? { cpuProfDir: options.visitors.nodeCpuProfDir } : {}) })
       // in arrival order, alternating between processes, so each process gets its share of every phase of the crowd
       let slot = 0
       for (let i = 0; i < peers; i++) {
