@@ -14,13 +14,13 @@ import { kumarRossBound } from './crowd/bound.ts'
 import { codeVersion, machineInfo } from './crowd/machine.ts'
 import { progressDisplay } from './crowd/progress.ts'
 import { charts, markdownReport, summarizeCrowd, terminalReport } from './crowd/report.ts'
-import { arrivalSchedule, runCrowd } from './crowd/runner.ts'
+import { DEFAULT_NODE_VISITORS_PER_PROCESS, arrivalSchedule, runCrowd } from './crowd/runner.ts'
 import { httpSystem } from './crowd/systems/http.ts'
 import { swarmSystem } from './crowd/systems/swarm.ts'
 import { descendants, listProcesses } from './lib/proc.ts'
 import { reexecInNetns } from './lib/netns.ts'
 import type { CrowdResult } from './crowd/report.ts'
-import type { ArrivalKind, SystemRun } from './crowd/runner.ts'
+import type { ArrivalKind, SystemRun, VisitorMix } from './crowd/runner.ts'
 import type { CrowdAsset, SystemDriver } from './crowd/types.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
@@ -43,6 +43,14 @@ Writes <out>.json (raw per-visitor data, machine), <out>.md, <out>-completion.sv
 <out>-bytes.svg; progress on stderr, a short table on stdout.
 
   --peers <n>            visitors (default 20)
+  --visitors <kind>      chromium: every visitor a Chromium page (default); node: headless Node
+                         visitors (the same library with node-datachannel WebRTC and a memory
+                         store, each its own createSwarm), ${DEFAULT_NODE_VISITORS_PER_PROCESS} to a process; mixed:<k>: k Chromium
+                         pages spread among the N, the rest Node visitors. Node visitors run only
+                         systems with a Node visitor (swarm): --systems defaults to swarm then
+  --node-per-process <n> Node visitors per host process (default ${DEFAULT_NODE_VISITORS_PER_PROCESS})
+  --node-cpu-prof <dir>  run the Node visitor hosts under V8's profiler (node --cpu-prof): one
+                         .cpuprofile per host in <dir>, covering its whole life (slower runs)
   --size <bytes>         asset size, e.g. 16MiB, 512KiB, 1000000 (default 16MiB)
   --origin-rate <rate>   origin cap shared by every visitor, e.g. 2MiB/s, or none
                          (default 2MiB/s; unconstrained: none)
@@ -60,7 +68,8 @@ Writes <out>.json (raw per-visitor data, machine), <out>.md, <out>-completion.sv
                          emulates each visitor's uplink, so no queue forms on any link, while
                          20 tabs and the relay on this machine's cores inflate every round
                          trip the probe measures; 'on' shows what that costs)
-  --origin-ports <n>     ports the origin listens on, sharing one limiter (default ceil(peers / 2))
+  --origin-ports <n>     ports the origin listens on, sharing one limiter (default ceil(Chromium
+                         visitors / 2), at least 1: Node's fetch has no per-port connection cap)
   --out <base>           output path without extension (default benchmarks/results/<scenario>-<YYYY-MM-DD>)
   --no-renice            leave Chromium's renderer priorities alone (default: all set to nice 0)
   --profile-pages <n>    profile the JavaScript of n swarm visitor pages (spread over the arrival
@@ -80,6 +89,9 @@ partial results go to <out>.aborted.json).`
 interface Options {
   scenario: string
   peers: number
+  /** what --visitors gave, and the mix it means */
+  visitorsArg: string
+  visitors: Required<Omit<VisitorMix, 'nodeCpuProfDir'>> & Pick<VisitorMix, 'nodeCpuProfDir'>
   sizeBytes: number
   originBytesPerSecond: number
   uploadBytesPerSecond: number
@@ -104,6 +116,9 @@ function parseOptions (argv: string[]): Options | undefined {
     allowNegative: true,
     options: {
       peers: { type: 'string' },
+      visitors: { type: 'string' },
+      'node-per-process': { type: 'string' },
+      'node-cpu-prof': { type: 'string' },
       size: { type: 'string' },
       'origin-rate': { type: 'string' },
       'upload-rate': { type: 'string' },
@@ -139,13 +154,23 @@ function parseOptions (argv: string[]): Options | undefined {
     return n
   }
   const peers = int('peers', values.peers, 20, 1)
+  const visitorsArg = values.visitors ?? 'chromium'
+  const mixed = /^mixed:(\d+)$/.exec(visitorsArg)
+  let chromium: number
+  if (visitorsArg === 'chromium') chromium = peers
+  else if (visitorsArg === 'node') chromium = 0
+  else if (mixed != null) chromium = Number(mixed[1])
+  else throw new UsageError(`--visitors must be chromium, node or mixed:<k>, got ${JSON.stringify(visitorsArg)}`)
+  if (chromium > peers) throw new UsageError(`--visitors ${visitorsArg}: more Chromium pages than --peers ${peers}`)
+  const nodePerProcess = int('node-per-process', values['node-per-process'], DEFAULT_NODE_VISITORS_PER_PROCESS, 1)
   const sizeBytes = parseSize(values.size ?? '16MiB', 'size')
   const originBytesPerSecond = parseRate(values['origin-rate'] ?? spec.originRate, 'origin-rate')
   if (!(originBytesPerSecond > 0)) throw new UsageError('--origin-rate must be above 0 (or none)')
   const uploadBytesPerSecond = parseRate(values['upload-rate'] ?? '1MiB/s', 'upload-rate')
   const arrivalMs = values.arrival != null ? parseDuration(values.arrival, 'arrival', 'ms') : spec.arrivalMs
-  const systems = (values.systems ?? 'swarm,http,webtorrent').split(',').map(s => s.trim()).filter(Boolean)
+  const systems = (values.systems ?? (chromium < peers ? 'swarm' : 'swarm,http,webtorrent')).split(',').map(s => s.trim()).filter(Boolean)
   for (const s of systems) if (!['swarm', 'http', 'webtorrent'].includes(s)) throw new UsageError(`--systems: unknown system ${JSON.stringify(s)} (swarm, http, webtorrent)`)
+  if (chromium < peers && systems.some(s => s !== 'swarm')) throw new UsageError(`--visitors ${visitorsArg}: only the swarm system has a Node visitor`)
   if (systems.length === 0) throw new UsageError('--systems names no system')
   const lastArrivalMs = spec.arrival === 'interval' ? arrivalMs * (peers - 1) : arrivalMs
   const httpMs = Number.isFinite(originBytesPerSecond) ? peers * sizeBytes / originBytesPerSecond * 1000 : 0
@@ -155,6 +180,8 @@ function parseOptions (argv: string[]): Options | undefined {
   return {
     scenario,
     peers,
+    visitorsArg,
+    visitors: { chromium, nodePerProcess, ...(values['node-cpu-prof'] != null ? { nodeCpuProfDir: resolve(values['node-cpu-prof']) } : {}) },
     sizeBytes,
     originBytesPerSecond,
     uploadBytesPerSecond,
@@ -164,7 +191,7 @@ function parseOptions (argv: string[]): Options | undefined {
     runTimeoutMs,
     ...(values['block-deadline-ms'] != null ? { blockDeadlineMs: int('block-deadline-ms', values['block-deadline-ms'], 1500, 0) } : {}),
     uploadProbe: onOff('upload-probe', values['upload-probe'], false),
-    originPorts: int('origin-ports', values['origin-ports'], Math.max(1, Math.ceil(peers / 2)), 1),
+    originPorts: int('origin-ports', values['origin-ports'], Math.max(1, Math.ceil(chromium / 2)), 1),
     out: resolve(values.out ?? `${ROOT}benchmarks/results/${scenario}-${date}`).replace(/\.(json|md)$/, ''),
     renice: values.renice !== false,
     profilePages: Math.min(peers, int('profile-pages', values['profile-pages'], 0, 0)),
@@ -256,6 +283,7 @@ async function main (): Promise<number> {
   }
   const outer = reexecInNetns(new URL(import.meta.url).pathname)
   if (outer != null) return outer
+  if (options.visitors.nodeCpuProfDir != null) await mkdir(options.visitors.nodeCpuProfDir, { recursive: true })
 
   const display = progressDisplay(options.scenario)
   const t0 = performance.now()
@@ -269,6 +297,7 @@ async function main (): Promise<number> {
     date: new Date().toISOString(),
     options: {
       peers: options.peers,
+      ...(options.visitors.chromium < options.peers ? { visitors: { kind: options.visitorsArg, chromium: options.visitors.chromium, node: options.peers - options.visitors.chromium, nodePerProcess: options.visitors.nodePerProcess } } : {}),
       sizeBytes: options.sizeBytes,
       originBytesPerSecond: Number.isFinite(options.originBytesPerSecond) ? options.originBytesPerSecond : null,
       uploadBytesPerSecond: options.uploadBytesPerSecond,
@@ -330,7 +359,7 @@ async function main (): Promise<number> {
     if (options.profilePages > 0 && !drivers.some(d => d.name === 'swarm')) display.log('--profile-pages profiles swarm pages, and swarm is not among the systems: no profile')
     asset = await makeAsset(options.sizeBytes)
     result.asset = { path: asset.path, size: asset.size, sha256: asset.sha256 }
-    display.log(`${options.scenario}: ${options.peers} visitors, ${options.sizeBytes} bytes, systems ${result.options.systems.join(', ')}; bound ${result.bound.seconds.toFixed(2)} s; run deadline ${Math.round(options.runTimeoutMs / 1000)} s`)
+    display.log(`${options.scenario}: ${options.peers} visitors (${options.visitors.chromium} Chromium, ${options.peers - options.visitors.chromium} Node), ${options.sizeBytes} bytes, systems ${result.options.systems.join(', ')}; bound ${result.bound.seconds.toFixed(2)} s; run deadline ${Math.round(options.runTimeoutMs / 1000)} s`)
     const got = await runCrowd({
       asset,
       peers: options.peers,
@@ -341,6 +370,7 @@ async function main (): Promise<number> {
       runs: options.runs,
       runTimeoutMs: options.runTimeoutMs,
       originPorts: options.originPorts,
+      visitors: options.visitors,
       renice: options.renice,
       ...(options.profilePages > 0 ? { profile: { system: 'swarm', pages: options.profilePages, ...(options.profileOut != null ? { outDir: options.profileOut } : {}) } } : {}),
       signal: controller.signal,

@@ -103,9 +103,15 @@ export function reniceRenderers (): number {
 
 export type { CpuMark }
 
-/** CPU seconds so far of Chromium (by process and thread), the relay's process tree, this driver and the whole machine. */
-export function cpuMark (relayPid?: number): CpuMark {
-  return phaseMark({ relay: relayPid })
+/** Key prefix of the Node visitor hosts' trees among a mark's `others`. */
+const NODE_HOST = 'nodeHost'
+
+/**
+ * CPU seconds so far of Chromium (by process and thread), the relay's process tree, the Node
+ * visitor hosts' (headless visitors, ./node-visitors.ts), this driver and the whole machine.
+ */
+export function cpuMark (relayPid?: number, nodeHostPids: number[] = []): CpuMark {
+  return phaseMark({ relay: relayPid, ...Object.fromEntries(nodeHostPids.map((pid, i) => [`${NODE_HOST}${i}`, pid])) })
 }
 
 /** Threads kept in `chromiumTopThreadsS`: a crowd's renderers, network service and browser each bring a few busy ones. */
@@ -126,6 +132,8 @@ export interface CpuUse {
    */
   chromiumTopThreadsS?: Record<string, number>
   relayS: number
+  /** the Node visitor host processes (headless visitors), all together; absent without any */
+  nodeVisitorsS?: number
   /** this process: the origin server, page driving, the runner */
   driverS: number
   /** kernel interrupt handling (loopback traffic), charged to no process */
@@ -188,6 +196,8 @@ export function cpuBetween (a: CpuMark, b: CpuMark): CpuUse {
   // a process that ended during the phase is missing from b: its last seconds are lost (small)
   const p = phaseBetween(a, b, TOP_THREADS)
   const relayS = Math.max(0, p.othersS.relay ?? 0)
+  const hosts = Object.entries(p.othersS).filter(([k]) => k.startsWith(NODE_HOST))
+  const nodeVisitorsS = roundTo(hosts.reduce((sum, [, v]) => sum + Math.max(0, v), 0), 2)
   const cores = os.cpus().length
   const renderers = rendererSplit(a, b)
   return {
@@ -196,10 +206,11 @@ export function cpuBetween (a: CpuMark, b: CpuMark): CpuUse {
     chromiumByRoleS: p.chromiumByRoleS,
     chromiumTopThreadsS: p.chromiumTopThreadsS,
     relayS,
+    ...(hosts.length > 0 ? { nodeVisitorsS } : {}),
     driverS: p.driverS,
     interruptsS: p.interruptsS,
     otherProcessesS: p.otherProcessesS,
-    oursShare: roundTo((p.chromiumS + relayS + p.driverS) / (p.wallS * cores), 2),
+    oursShare: roundTo((p.chromiumS + relayS + nodeVisitorsS + p.driverS) / (p.wallS * cores), 2),
     otherProcessesShare: p.otherProcessesShare,
     ...(renderers != null ? { renderers } : {})
   }

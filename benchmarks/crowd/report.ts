@@ -19,6 +19,8 @@ export interface CrowdResult {
   date: string
   options: {
     peers: number
+    /** with Node visitors (--visitors node|mixed:k): the mix; absent = every visitor a Chromium page */
+    visitors?: { kind: string, chromium: number, node: number, nodePerProcess: number }
     sizeBytes: number
     /** Infinity is written as null in JSON */
     originBytesPerSecond: number | null
@@ -93,7 +95,7 @@ function median (values: number[]): number | null {
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a == null || b == null || !(b > 0) ? null : roundTo(a / b, 2)
 
-const cpuOf = (c: CpuUse | null): number | null => c == null ? null : c.chromiumS + c.relayS + c.driverS
+const cpuOf = (c: CpuUse | null): number | null => c == null ? null : c.chromiumS + c.relayS + (c.nodeVisitorsS ?? 0) + c.driverS
 
 export function summarizeSystem (system: string, runs: SystemRun[], boundSeconds: number): SystemSummary {
   const mine = runs.filter(r => r.system === system)
@@ -255,13 +257,79 @@ export function extraLines (result: CrowdResult): string[] {
   return lines
 }
 
+export interface RuntimeSplit {
+  /** bytes visitors of `to` got from visitors of `from`, all runs: keys 'chromium←node' etc. */
+  fromPeersByRuntime: Record<string, number>
+  /** per runtime: ok visitors / visitors, bytes delivered (ok visitors), CPU-s (that runtime's processes), CPU-s per MiB delivered */
+  runtimes: Record<string, { ok: number, visitors: number, deliveredBytes: number, cpuS: number | null, cpuSecondsPerMiB: number | null }>
+}
+
+/**
+ * Chromium pages against Node visitors in one system's runs: who got bytes from whom (by the
+ * peer ids visitors report) and what each runtime's processes spent per MiB delivered to it.
+ * Undefined when no visitor of the system ran in Node.
+ */
+export function runtimeSplit (result: CrowdResult, system: string): RuntimeSplit | undefined {
+  const runs = result.runs.filter(r => r.system === system)
+  if (!runs.some(r => r.visitors.some(v => v.runtime === 'node'))) return undefined
+  const fromPeersByRuntime: Record<string, number> = {}
+  const runtimes: RuntimeSplit['runtimes'] = {}
+  const cpu: Record<string, number[]> = { chromium: [], node: [] }
+  for (const r of runs) {
+    const runtimeOf = new Map<string, string>()
+    for (const v of r.visitors) if (typeof v.peerId === 'string') runtimeOf.set(v.peerId, v.runtime ?? 'chromium')
+    for (const v of r.visitors) {
+      const rt = v.runtime ?? 'chromium'
+      const entry = (runtimes[rt] ??= { ok: 0, visitors: 0, deliveredBytes: 0, cpuS: null, cpuSecondsPerMiB: null })
+      entry.visitors++
+      if (v.ok) {
+        entry.ok++
+        entry.deliveredBytes += v.bytes
+      }
+      for (const [peer, bytes] of Object.entries((v.fromPeersByPeer as Record<string, number> | undefined) ?? {})) {
+        const key = `${rt}←${runtimeOf.get(peer) ?? 'other'}`
+        fromPeersByRuntime[key] = (fromPeersByRuntime[key] ?? 0) + bytes
+      }
+    }
+    if (r.cpu != null) {
+      if (r.visitors.some(v => (v.runtime ?? 'chromium') === 'chromium')) cpu.chromium!.push(r.cpu.chromiumS)
+      if (r.cpu.nodeVisitorsS != null) cpu.node!.push(r.cpu.nodeVisitorsS)
+    }
+  }
+  for (const [rt, entry] of Object.entries(runtimes)) {
+    const list = cpu[rt] ?? []
+    if (list.length === 0) continue
+    entry.cpuS = roundTo(list.reduce((a, b) => a + b, 0) / list.length, 1)
+    const mib = entry.deliveredBytes / MiB / runs.length
+    entry.cpuSecondsPerMiB = mib > 0 ? roundTo(entry.cpuS / mib, 3) : null
+  }
+  return { fromPeersByRuntime, runtimes }
+}
+
+function runtimeLines (result: CrowdResult): string[] {
+  const lines: string[] = []
+  for (const system of [...new Set(result.runs.map(r => r.system))]) {
+    const split = runtimeSplit(result, system)
+    if (split == null) continue
+    const rts = Object.entries(split.runtimes).map(([rt, e]) => `${e.ok}/${e.visitors} ${rt === 'node' ? 'Node visitors' : 'Chromium pages'} ok, ${e.cpuSecondsPerMiB != null ? `${e.cpuSecondsPerMiB} CPU-s per MiB delivered to them (${rt === 'node' ? 'their host processes' : 'all of Chromium'}, ${e.cpuS} CPU-s per run)` : 'CPU not recorded'}`)
+    const flows = Object.entries(split.fromPeersByRuntime).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k.replaceAll('chromium', 'Chromium').replaceAll('node', 'Node')} ${formatBytes(v)}`)
+    lines.push(`- ${system} by runtime: ${rts.join('; ')}. Bytes from peers, receiver←sender: ${flows.length > 0 ? flows.join(', ') : 'none'}.`)
+  }
+  return lines
+}
+
 /** The markdown report; `chartFiles` are the SVGs' names relative to it. */
 export function markdownReport (result: CrowdResult, summary: CrowdSummary, chartFiles?: { completion: string, bytes: string }): string {
   const o = result.options
   const m = result.machine
   const lines: string[] = []
   lines.push(`# Crowd benchmark: ${result.scenario}`, '')
-  lines.push(`${chartTitle(result)}; ${arrivalText(o.arrival, o.peers)}; ${o.runs} run${o.runs === 1 ? '' : 's'} per system (${o.systems.join(', ')}), every visitor in a browser context of its own, all staying until the last is done. Origin on ${o.originPorts} ports sharing one limiter.`, '')
+  const who = o.visitors == null
+    ? 'every visitor in a browser context of its own'
+    : o.visitors.chromium === 0
+      ? `every visitor a headless Node visitor (its own createSwarm, node-datachannel WebRTC, memory store; ${o.visitors.nodePerProcess} to a process)`
+      : `${o.visitors.chromium} visitors Chromium pages (a browser context each), ${o.visitors.node} headless Node visitors (${o.visitors.nodePerProcess} to a process)`
+  lines.push(`${chartTitle(result)}; ${arrivalText(o.arrival, o.peers)}; ${o.runs} run${o.runs === 1 ? '' : 's'} per system (${o.systems.join(', ')}), ${who}, all staying until the last is done. Origin on ${o.originPorts} ports sharing one limiter.`, '')
   if (m != null) {
     lines.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.totalMemoryGiB} GiB, ${m.os}; Node ${m.node}, Chromium ${m.chromium ?? '?'}. ` +
       `Code: ${codeText(result.code)}. ` +
@@ -272,7 +340,7 @@ export function markdownReport (result: CrowdResult, summary: CrowdSummary, char
   if (result.bound.seconds > 0 && (o.arrival.kind === 'interval' || o.arrival.ms > 0)) lines.push(`The bound assumes everyone present from the start; here arrivals span ${sec(o.arrival.kind === 'interval' ? o.arrival.ms * (o.peers - 1) : o.arrival.ms)} s, so it is a reference, not a target.`)
   lines.push('')
   lines.push(systemsTable(summary, true), '')
-  lines.push('"from peers" = bytes visitors got from other visitors ÷ all bytes they got (peers + origin). "done" = time from a visitor\'s arrival to its last byte (successful visitors). "last done" = from the first arrival to the last visitor\'s last byte (median over runs). "origin sent" = bytes the origin\'s counters sent per run, duplicates and aborted requests included. CPU = Chromium + relay + this driver (origin included), from the first arrival to the last result.', '')
+  lines.push('"from peers" = bytes visitors got from other visitors ÷ all bytes they got (peers + origin). "done" = time from a visitor\'s arrival to its last byte (successful visitors). "last done" = from the first arrival to the last visitor\'s last byte (median over runs). "origin sent" = bytes the origin\'s counters sent per run, duplicates and aborted requests included. CPU = Chromium + Node visitor hosts + relay + this driver (origin included), from the first arrival to the last result.', '')
   const cmp = comparisonLines(summary)
   if (cmp.length > 0) lines.push(...cmp.map(l => `- ${l}`), '')
   if (chartFiles != null) lines.push(`![completion time CDF](${chartFiles.completion})`, '', `![bytes by source](${chartFiles.bytes})`, '')
@@ -280,9 +348,10 @@ export function markdownReport (result: CrowdResult, summary: CrowdSummary, char
   if (load.length > 0) lines.push(`**Other load:** other processes took ${load.map(s => `${pct(s.otherProcessesShare)} of the machine during ${s.system}`).join(', ')}; those figures are slower than this machine can do.`, '')
   for (const s of summary.systems) {
     const run = result.runs.find(r => r.system === s.system && r.cpu != null)
-    if (run?.cpu != null) lines.push(`- ${s.system}: CPU ${s.cpuSeconds} s per run (Chromium ${run.cpu.chromiumS}, relay ${run.cpu.relayS}, driver ${run.cpu.driverS} in run ${run.run}; ${pct(run.cpu.oursShare)} of the machine), uploads ${formatBytes(s.uploadedBytes)} in all, Chromium PSS ${run.chromiumPssMiB ?? '—'} MiB.`)
+    if (run?.cpu != null) lines.push(`- ${s.system}: CPU ${s.cpuSeconds} s per run (Chromium ${run.cpu.chromiumS}, ${run.cpu.nodeVisitorsS != null ? `Node visitors ${run.cpu.nodeVisitorsS}, ` : ''}relay ${run.cpu.relayS}, driver ${run.cpu.driverS} in run ${run.run}; ${pct(run.cpu.oursShare)} of the machine), uploads ${formatBytes(s.uploadedBytes)} in all${run.chromium != null || run.nodeHosts == null ? `, Chromium PSS ${run.chromiumPssMiB ?? '—'} MiB` : ''}${run.nodeHosts != null ? `, Node visitor hosts ${run.nodeHosts.processes} processes, PSS ${run.nodeHosts.pssMiB} MiB (${roundTo(run.nodeHosts.pssMiB / Math.max(1, run.nodeHosts.visitors), 1)} MiB per visitor)` : ''}.`)
   }
   lines.push(...extraLines(result))
+  lines.push(...runtimeLines(result))
   lines.push('')
   lines.push(...cpuSection(result.runs, o.profilePages))
   if (result.skipped.length > 0) lines.push(...result.skipped.map(s => `Skipped **${s.system}**: ${s.reason}`), '')

@@ -7,12 +7,15 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { startRelayProcess } from '../../test/helpers/relay-process.ts'
+import { memoryOf } from '../lib/proc.ts'
 import { chromiumPssMiB, cpuBetween, cpuMark, reniceRenderers } from './machine.ts'
+import { startNodeHosts } from './node-visitors.ts'
 import { startCrowdOrigin } from './origin.ts'
 import { servePages, startCrowdBrowser } from './pages.ts'
 import { startCrowdProfile } from './profile.ts'
 import type { CpuUse } from './machine.ts'
 import type { CrowdOrigin, OriginLogEntry } from './origin.ts'
+import type { CrowdVisitorHandle, NodeHosts } from './node-visitors.ts'
 import type { CrowdBrowser, PageServer, VisitResult, VisitorPage } from './pages.ts'
 import type { CrowdJsProfile, CrowdProfileOptions } from './profile.ts'
 import type { CrowdAsset, CrowdSetup, PreparedSystem, SystemDriver, VisitorResult } from './types.ts'
@@ -30,6 +33,26 @@ export function arrivalSchedule (kind: ArrivalKind, ms: number, peers: number): 
   return Array.from({ length: peers }, (_, i) => kind === 'interval' ? i * ms : peers === 1 ? 0 : Math.round(i * ms / (peers - 1)))
 }
 
+/**
+ * Which visitors are Chromium pages and which headless Node visitors (a system's
+ * `nodeVisitor`, many per process): `chromium` of the N are pages, spread evenly over the
+ * arrival order; the rest are Node visitors, `nodePerProcess` to a process (default 25).
+ */
+export interface VisitorMix {
+  chromium: number
+  nodePerProcess?: number
+  /** profile every Node visitor host (node --cpu-prof) into this folder */
+  nodeCpuProfDir?: string
+}
+
+export const DEFAULT_NODE_VISITORS_PER_PROCESS = 25
+
+/** The visitors (indices in arrival order) that are Chromium pages: `chromium` of `peers`, evenly spread. */
+export function chromiumVisitors (peers: number, chromium: number): Set<number> {
+  if (!Number.isInteger(chromium) || chromium < 0 || chromium > peers) throw new RangeError(`chromium visitors must be an integer in 0..${peers}, got ${chromium}`)
+  return new Set(Array.from({ length: chromium }, (_, j) => Math.floor((j + 0.5) * peers / chromium)))
+}
+
 export interface CrowdRunnerOptions {
   asset: CrowdAsset
   peers: number
@@ -45,6 +68,8 @@ export interface CrowdRunnerOptions {
   runTimeoutMs: number
   /** Origin ports; default ceil(peers / 2) (Chromium: 6 connections per host:port, a swarm visitor uses up to 2). */
   originPorts?: number
+  /** Chromium pages and Node visitors; default every visitor a Chromium page. */
+  visitors?: VisitorMix
   /** Set Chromium's renderers to nice 0 (default true). */
   renice?: boolean
   /** Profile the JavaScript of some pages of one system over the visiting window (its bundle is then served unminified). */
@@ -73,6 +98,8 @@ export interface RunProgress {
 
 /** A visitor's result as the runner keeps it: the page's, with arrival on the run's clock. */
 export type CrowdVisitor = VisitorResult & {
+  /** what ran the visitor: a Chromium page or a Node visitor (absent in results before Node visitors) */
+  runtime?: 'chromium' | 'node'
   /** when the driver called the page and how late the call reached it, ms */
   calledAtMs?: number
   reachedPageMs?: number
@@ -102,6 +129,8 @@ export interface SystemRun {
   jsProfile?: CrowdJsProfile
   /** Chromium's PSS when the last visitor finished */
   chromiumPssMiB: number | null
+  /** with Node visitors: how many host processes ran them, and their PSS (all together) when the last visitor finished */
+  nodeHosts?: { processes: number, visitors: number, pssMiB: number }
   /**
    * Bytes through the relay by libp2p protocol over the whole run (its Prometheus counters,
    * `libp2p_data_transfer_bytes_total`), sent and received: what visitors ask of the one
@@ -139,7 +168,12 @@ function settleWithin<T> (promise: Promise<T>, ms: number): Promise<T | undefine
 export async function runCrowd (options: CrowdRunnerOptions): Promise<SystemRun[]> {
   if (options.arrivalsMs.length !== options.peers) throw new RangeError(`${options.arrivalsMs.length} arrival times for ${options.peers} peers`)
   const profiling = options.profile != null && options.profile.pages > 0 ? options.profile : undefined
-  const server = await servePages(options.systems, { unminified: profiling != null ? [profiling.system] : [] })
+  const chromium = options.visitors?.chromium ?? options.peers
+  for (const driver of options.systems) {
+    if (chromium < options.peers && driver.nodeVisitor == null) throw new Error(`the ${driver.name} system has no Node visitor (SystemDriver.nodeVisitor): run it with Chromium visitors only`)
+  }
+  // Node visitors need no page bundles
+  const server = chromium > 0 ? await servePages(options.systems, { unminified: profiling != null ? [profiling.system] : [] }) : undefined
   const out: SystemRun[] = []
   try {
     const runs = options.runs ?? 1
@@ -152,14 +186,16 @@ export async function runCrowd (options: CrowdRunnerOptions): Promise<SystemRun[
       }
     }
   } finally {
-    await server.close()
+    await server?.close()
   }
   return out
 }
 
-async function runSystem (driver: SystemDriver, run: number, runs: number, server: PageServer, options: CrowdRunnerOptions): Promise<SystemRun> {
+async function runSystem (driver: SystemDriver, run: number, runs: number, server: PageServer | undefined, options: CrowdRunnerOptions): Promise<SystemRun> {
   const { peers, asset, signal } = options
-  const serverUrl = server.url
+  const inChromium = chromiumVisitors(peers, options.visitors?.chromium ?? peers)
+  const nodeCount = peers - inChromium.size
+  const perProcess = options.visitors?.nodePerProcess ?? DEFAULT_NODE_VISITORS_PER_PROCESS
   const profile = options.profile != null && options.profile.pages > 0 && options.profile.system === driver.name ? options.profile : undefined
   const log = options.log ?? (() => {})
   const result: SystemRun = {
@@ -193,6 +229,7 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
   let relay: RelayProcess | undefined
   let prepared: PreparedSystem | undefined
   let browser: CrowdBrowser | undefined
+  let hosts: NodeHosts | undefined
   const setupStarted = performance.now()
   try {
     report('setup')
@@ -208,33 +245,55 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
     prepared = await driver.prepare(setup)
     step('prepare')
     signal?.throwIfAborted()
-    browser = await startCrowdBrowser(serverUrl)
-    result.chromium = browser.version
-    step('browser')
-    report('opening pages')
-    const pages: VisitorPage[] = new Array(peers)
-    // a few at a time: opening 20 contexts at once only queues them behind each other for CPU
-    let next = 0
-    await Promise.all(Array.from({ length: Math.min(4, peers) }, async () => {
-      while (next < peers) {
-        const i = next++
-        signal?.throwIfAborted()
-        pages[i] = await browser!.open(driver.name, i)
+    const pages: CrowdVisitorHandle[] = new Array(peers)
+    const browserPages: VisitorPage[] = []
+    if (inChromium.size > 0) {
+      browser = await startCrowdBrowser(server!.url)
+      result.chromium = browser.version
+      step('browser')
+      report('opening pages')
+      // a few at a time: opening 20 contexts at once only queues them behind each other for CPU
+      const queue = [...inChromium].sort((a, b) => a - b)
+      await Promise.all(Array.from({ length: Math.min(4, queue.length) }, async () => {
+        while (queue.length > 0) {
+          const i = queue.shift()!
+          signal?.throwIfAborted()
+          const page = await browser!.open(driver.name, i)
+          browserPages.push(page)
+          pages[i] = { ...page, runtime: 'chromium' }
+          progress.opened++
+          report()
+        }
+      }))
+      step('pages')
+    }
+    if (nodeCount > 0) {
+      report('opening pages')
+      const processes = Math.ceil(nodeCount / perProcess)
+      hosts = await startNodeHosts(driver.nodeVisitor!, processes, { ...(signal != null ? { signal } : {}), ...(options.visitors?.nodeCpuProfDir != null ? { cpuProfDir: options.visitors.nodeCpuProfDir } : {}) })
+      // in arrival order, alternating between processes, so each process gets its share of every phase of the crowd
+      let slot = 0
+      for (let i = 0; i < peers; i++) {
+        if (inChromium.has(i)) continue
+        pages[i] = hosts.open(i, slot++)
         progress.opened++
-        report()
       }
-    }))
-    step('pages')
-    if (options.renice !== false) reniceRenderers()
+      report()
+      result.nodeHosts = { processes, visitors: nodeCount, pssMiB: 0 }
+      step('node visitors')
+    }
+    if (browser != null && options.renice !== false) reniceRenderers()
     await delay(500, undefined, { signal })
     result.setupMs = Math.round(performance.now() - setupStarted)
     log(`${driver.name} run ${run}: ${peers} pages open after ${(result.setupMs / 1000).toFixed(1)} s (${Object.entries(result.setupStepsMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}); visitors arrive over ${(Math.max(...options.arrivalsMs) / 1000).toFixed(1)} s`)
 
     // ---- visits ----------------------------------------------------------------------
     // the profiler starts just before the first arrival and stops after the CPU mark that ends the window
-    const stopProfile = profile != null ? await startCrowdProfile(pages, server.scripts[driver.name]!, `${serverUrl}/${driver.name}.js`, { ...profile, run }) : undefined
+    // only Chromium pages can be profiled (a Node visitor's JS would need --cpu-prof on its whole host)
+    const stopProfile = profile != null && browserPages.length > 0 ? await startCrowdProfile(browserPages, server!.scripts[driver.name]!, `${server!.url}/${driver.name}.js`, { ...profile, run }) : undefined
     origin.resetCounters()
-    const before = cpuMark(relay.child.pid)
+    const hostPids = hosts?.pids() ?? []
+    const before = cpuMark(relay.child.pid, hostPids)
     const t0Wall = Date.now()
     const t0 = performance.now()
     report('visiting')
@@ -261,13 +320,14 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
         const settled = await Promise.race([visit, deadline])
         let visitor: CrowdVisitor
         if (settled === 'deadline') {
-          visitor = { ...emptyVisitor(driver.name, i, scheduledAtMs), calledAtMs: calledAt - t0Wall, error: `no result within the run deadline (${Math.round(options.runTimeoutMs / 1000)} s)` }
+          visitor = { ...emptyVisitor(driver.name, i, scheduledAtMs), runtime: page.runtime, calledAtMs: calledAt - t0Wall, error: `no result within the run deadline (${Math.round(options.runTimeoutMs / 1000)} s)` }
         } else if (!('result' in settled)) {
-          visitor = { ...emptyVisitor(driver.name, i, scheduledAtMs), calledAtMs: calledAt - t0Wall, error: settled.error }
+          visitor = { ...emptyVisitor(driver.name, i, scheduledAtMs), runtime: page.runtime, calledAtMs: calledAt - t0Wall, error: settled.error }
         } else {
           const r = settled.result
           visitor = {
             ...r,
+            runtime: page.runtime,
             visitor: i,
             system: driver.name,
             scheduledAtMs,
@@ -286,8 +346,9 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
     } finally {
       clearInterval(ticker)
     }
-    result.cpu = cpuBetween(before, { ...cpuMark(relay.child.pid), at: lastResultAt })
+    result.cpu = cpuBetween(before, { ...cpuMark(relay.child.pid, hostPids), at: lastResultAt })
     result.chromiumPssMiB = chromiumPssMiB(relay.child.pid)
+    if (result.nodeHosts != null) result.nodeHosts.pssMiB = Math.round(hostPids.reduce((sum, pid) => sum + (memoryOf(pid)?.pssKiB ?? 0), 0) / 1024)
     if (stopProfile != null) {
       report('collecting')
       result.jsProfile = await stopProfile()
@@ -315,8 +376,9 @@ async function runSystem (driver: SystemDriver, run: number, runs: number, serve
     log(`${driver.name} run ${run} failed: ${err?.stack ?? err}`)
   } finally {
     report('teardown')
-    if (browser != null) result.pageErrors = browser.pageErrors.slice(0, 50)
+    result.pageErrors = [...(browser?.pageErrors ?? []), ...(hosts?.errors ?? [])].slice(0, 50)
     await settleWithin(browser?.close() ?? Promise.resolve(), 30_000)
+    await settleWithin(hosts?.close() ?? Promise.resolve(), 30_000)
     await settleWithin(prepared?.cleanup() ?? Promise.resolve(), 30_000)
     await settleWithin(relay?.stop() ?? Promise.resolve(null), 15_000)
     await settleWithin(origin?.stop() ?? Promise.resolve(), 10_000)

@@ -24,5 +24,11 @@ export interface SystemDriver {
   pageEntry: string
   /** esbuild options the page bundle needs (e.g. define/inject/alias for webtorrent); optional */
   bundleOptions?: Record<string, unknown>
+  /**
+   * A Node module for headless visitors (`--visitors node|mixed`), optional: it must export
+   * `createNodeVisitor(): { visit(config, visitor) => VisitorResult, after() => { uploaded }, stop() }`;
+   * ./node-host.ts runs many in one process and hands `visit` the same config as the page's.
+   */
+  nodeVisitor?: string
   prepare(setup: CrowdSetup): Promise<PreparedSystem>
 }

@@ -1,69 +1,10 @@
 // The `swarm` system's page: a visitor arrives, starts a swarm (this library) and fetches the
 // asset with swarm.fetch; it then stays, serving what it holds, until the runner closes it.
-import { createMemoryBlockstore, createSwarm } from '../../../src/index.ts'
-import { failedVisit, readBody } from './page-common.ts'
-import type { SwarmPageConfig } from './swarm.ts'
-import type { Swarm } from '../../../src/index.ts'
-import type { VisitorResult } from '../types.ts'
+// The visit itself is swarm-visit.ts, shared with the Node visitor (swarm-node.ts).
+import { readBody } from './page-common.ts'
+import { createSwarmVisitor } from './swarm-visit.ts'
 
-let swarm: Swarm | undefined
+const visitor = createSwarmVisitor({ runtime: 'chromium', readBody })
 
-window.benchVisit = async (config: SwarmPageConfig, visitor: number): Promise<VisitorResult> => {
-  const started = performance.now()
-  try {
-    const origin = config.originUrls[visitor % config.originUrls.length]!
-    swarm = await createSwarm({
-      manifest: { ...config.manifest, origin },
-      bootstrap: [config.relayWs],
-      iceServers: [],
-      upload: { maxBytesPerSecond: config.uploadBytesPerSecond ?? Infinity },
-      ...(config.blockDeadlineMs != null ? { blockDeadlineMs: config.blockDeadlineMs } : {}),
-      ...(config.uploadProbe ? {} : { uploadProbe: false as const }),
-      ...(config.blockstore === 'memory' ? { blockstore: createMemoryBlockstore() } : {})
-    })
-    const createdMs = performance.now() - started
-    // the fetch goes out while the node starts: the first bytes never wait for it
-    let startedMs = -1
-    const starting = swarm.start().then(() => { startedMs = performance.now() - started })
-    const response = await swarm.fetch(config.path)
-    const responseMs = performance.now() - started
-    if (response.status !== 200) throw new Error(`swarm.fetch answered ${response.status}`)
-    const body = await readBody(response.body, started, config.size)
-    await starting
-    const stats = swarm.stats()
-    return {
-      visitor,
-      system: 'swarm',
-      arrivedAtMs: 0,
-      firstByteMs: body.firstByteMs,
-      completeMs: body.completeMs,
-      bytes: body.bytes,
-      fromPeers: stats.bytesFromPeers,
-      fromOrigin: stats.bytesFromOrigin,
-      originBytesReceived: stats.originBytesReceived,
-      uploaded: stats.bytesUploaded,
-      ok: body.bytes === config.size && body.sha256 === config.sha256,
-      ...(body.sha256 !== config.sha256 ? { error: `got ${body.bytes} bytes with another SHA-256` } : {}),
-      sha256: body.sha256,
-      // extra figures, kept in the raw JSON
-      startMs: startedMs,
-      createdMs,
-      responseMs,
-      duplicateBytes: stats.duplicateBytes,
-      connections: stats.connections,
-      scheduler: stats.downloads.find(d => d.path === config.path),
-      gossip: swarm.availability.gossipStats(),
-      peersServedBy: stats.peers.filter(p => p.bytesDown > 0).length,
-      // what the upload rule measured and did while this visitor downloaded (backoffs, round trips)
-      uploadCongestion: swarm.upload.congestion(),
-      uploadProbe: swarm.uploadProbe?.stats()
-    } as VisitorResult
-  } catch (err) {
-    return failedVisit('swarm', visitor, started, err)
-  }
-}
-
-window.benchAfter = async () => {
-  const stats = swarm?.stats()
-  return { uploaded: stats?.bytesUploaded ?? 0, peersServed: stats?.peers.filter(p => p.bytesUp > 0).length ?? 0 } as { uploaded: number }
-}
+window.benchVisit = visitor.visit
+window.benchAfter = visitor.after

@@ -34,6 +34,7 @@ export function swarmSystem (init: SwarmSystemInit = {}): SystemDriver {
   return {
     name: 'swarm',
     pageEntry: new URL('./swarm-page.ts', import.meta.url).pathname,
+    nodeVisitor: new URL('./swarm-node.ts', import.meta.url).pathname,
     async prepare (setup) {
       if (setup.relayWs == null) throw new Error('the swarm system needs a relay (setup.relayWs)')
       // the asset folder holds only the asset: the manifest lives in the page config
