@@ -31,6 +31,10 @@ const scenarios: Record<string, { file: string, args?: string[], summary: string
     args: ['unconstrained'],
     summary: 'a crowd with an uncapped origin: what the swarm costs a visitor'
   },
+  regions: {
+    file: 'regions.ts',
+    summary: 'visitors in 3 regions of an emulated WAN (user-space router: per-pair delay): bytes from same-region peers / other regions / origin, per region'
+  },
   'dht-sim': {
     file: 'dht-sim.ts',
     summary: 'real kad-dht nodes in one process (memory transport + latency model) at growing N: build, memory/node, lookup p50/p95, success'

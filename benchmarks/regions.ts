@@ -1,0 +1,215 @@
+// `npm run bench -- regions`: visitors in 3 regions of an emulated wide-area network
+// (benchmarks/wan: one network namespace per host, every packet through a user-space router
+// that holds it for the region pair's one-way delay) load one asset; one relay and one origin
+// sit in the first region. Reports, per region and overall, where the bytes came from (peers
+// of the same region, of other regions, the origin; by the library's per-peer counters and,
+// independently, by the router's per-host IP counters), completion p50/p95 and time to first
+// byte p50.
+//
+// A skeleton: it runs with locality off only (the library has no locality switch yet); the
+// issue's comparison (locality on vs off in one invocation) needs `createSwarm({ region })`
+// and a locality option, see RegionsPageConfig.locality.
+//
+//   node benchmarks/regions.ts [--per-region 3] [--size 4MiB] [--arrival 20s] …   (--help)
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { buildManifest } from '../src/content/manifest.ts'
+import { startRelayProcess } from '../test/helpers/relay-process.ts'
+import { makeAsset } from './crowd/asset.ts'
+import { startCrowdOrigin } from './crowd/origin.ts'
+import { bundlePage } from './crowd/pages.ts'
+import { UsageError, parseDuration, parseRate, parseSize } from './crowd/units.ts'
+import { reexecInNetns } from './lib/netns.ts'
+import { bytesByRegion, ipBytesByRegion, quantile } from './regions/attribution.ts'
+import { launchChromiumIn } from './wan/chromium.ts'
+import { startWan } from './wan/wan.ts'
+import type { RegionsPageConfig, RegionsVisit } from './regions/types.ts'
+import type { LaunchedChromium } from '../interop-tests/harness/chromium.ts'
+import type { SystemDriver } from './crowd/types.ts'
+import type { Wan, WanHost } from './wan/wan.ts'
+import type { Page } from 'playwright-core'
+
+const HERE = new URL('.', import.meta.url).pathname
+const REGIONS = ['eu', 'us', 'ap']
+/** Pages come from playwright's router at this origin: a secure context (media permission → ICE candidates) with no server. */
+const PAGE_ORIGIN = 'http://localhost:9'
+
+const HELP = `Usage: node benchmarks/regions.ts [options]      (npm run bench -- regions [options])
+
+Regions ${REGIONS.join(', ')}; the relay and the origin are in ${REGIONS[0]}. Every visitor is its
+own host (network namespace) with its own Chromium; all traffic crosses the WAN router.
+
+  --per-region <n>       visitors per region (default 3)
+  --size <bytes>         asset size (default 4MiB)
+  --arrival <ms>         window the visitors arrive in, evenly spread, regions interleaved
+                         (default 20s)
+  --origin-rate <rate>   origin cap (default 2MiB/s; none = uncapped)
+  --upload-rate <rate>   each visitor's upload cap (default 1MiB/s)
+  --delays <a,b,c>       one-way ms: inside a region, ${REGIONS[0]}-${REGIONS[1]}, to/from ${REGIONS[2]} (default 5,40,120)
+  --timeout <s>          deadline after the last arrival (default 180s)
+  --out <file>           JSON result (default benchmarks/results/regions-<YYYY-MM-DD>.json)
+`
+
+interface Options { perRegion: number, size: number, arrivalMs: number, originRate: number, uploadRate: number, delays: [number, number, number], timeoutMs: number, out: string }
+
+function options (): Options {
+  const { values } = parseArgs({
+    options: {
+      'per-region': { type: 'string' },
+      size: { type: 'string' },
+      arrival: { type: 'string' },
+      'origin-rate': { type: 'string' },
+      'upload-rate': { type: 'string' },
+      delays: { type: 'string' },
+      timeout: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (values.help === true) {
+    process.stdout.write(HELP)
+    process.exit(0)
+  }
+  const perRegion = Number(values['per-region'] ?? 3)
+  if (!Number.isInteger(perRegion) || perRegion < 1 || perRegion > 50) throw new UsageError(`--per-region must be 1..50, got ${values['per-region']}`)
+  const delays = (values.delays ?? '5,40,120').split(',').map(Number)
+  if (delays.length !== 3 || delays.some(d => !(d >= 0))) throw new UsageError(`--delays must be three numbers ≥ 0, got ${values.delays}`)
+  return {
+    perRegion,
+    size: parseSize(values.size ?? '4MiB', 'size'),
+    arrivalMs: parseDuration(values.arrival ?? '20s', 'arrival', 'ms'),
+    originRate: parseRate(values['origin-rate'] ?? '2MiB/s', 'origin-rate'),
+    uploadRate: parseRate(values['upload-rate'] ?? '1MiB/s', 'upload-rate'),
+    delays: delays as [number, number, number],
+    timeoutMs: parseDuration(values.timeout ?? '180s', 'timeout', 's'),
+    out: values.out ?? join(HERE, 'results', `regions-${new Date().toISOString().slice(0, 10)}.json`)
+  }
+}
+
+interface Visitor { index: number, region: string, host: WanHost, chromium: LaunchedChromium, page: Page, arriveAtMs: number }
+
+async function openVisitor (host: WanHost, index: number, region: string, script: string, arriveAtMs: number): Promise<Visitor> {
+  const chromium = await launchChromiumIn(host, { handleSignals: false })
+  try {
+    const context = await chromium.newContext(PAGE_ORIGIN)
+    await context.route(`${PAGE_ORIGIN}/**`, async route => {
+      const path = new URL(route.request().url()).pathname
+      if (path === '/page.js') await route.fulfill({ contentType: 'text/javascript', body: script })
+      else await route.fulfill({ contentType: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>regions</title><script type="module" src="/page.js"></script>' })
+    })
+    const page = await context.newPage()
+    await page.goto(`${PAGE_ORIGIN}/`, { timeout: 60_000 })
+    await page.waitForFunction(() => (window as unknown as { benchVisit?: unknown }).benchVisit != null, undefined, { timeout: 60_000 })
+    return { index, region, host, chromium, page, arriveAtMs }
+  } catch (err) {
+    await chromium.close()
+    throw err
+  }
+}
+
+async function main (): Promise<void> {
+  const opts = options()
+  const [intra, near, far] = opts.delays
+  const log = (line: string): void => { process.stderr.write(`[regions] ${line}\n`) }
+  const cleanups: Array<() => Promise<unknown>> = []
+  let interrupted = false
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { interrupted = true })
+  try {
+    // the first region's host 1 is this process: relay and origin listen on its WAN address
+    const wan: Wan = await startWan({
+      regions: REGIONS.map((name, i) => ({ name, hosts: opts.perRegion + (i === 0 ? 1 : 0), ...(i === 0 ? { includeSelf: true } : {}) })),
+      links: [[intra, near, far], [near, intra, far], [far, far, intra]]
+    })
+    cleanups.push(async () => wan.stop())
+    const server = wan.host(REGIONS[0]!, 1)
+    log(`WAN up: ${wan.hosts.length} hosts; server ${server.address}`)
+
+    const relay = await startRelayProcess({ args: ['--host', server.address] })
+    cleanups.push(async () => relay.stop())
+    const asset = await makeAsset(opts.size)
+    cleanups.push(async () => rm(asset.dir, { recursive: true, force: true }))
+    const origin = await startCrowdOrigin({ root: asset.dir, host: server.address, bytesPerSecond: opts.originRate })
+    cleanups.push(async () => origin.stop())
+    const { manifest } = await buildManifest(asset.dir, { origin: origin.urls[0]! })
+    const script = await bundlePage({ name: 'regions', pageEntry: join(HERE, 'regions/page.ts'), prepare: async () => { throw new Error('unused') } } satisfies SystemDriver)
+
+    // arrivals evenly over the window, regions interleaved (eu, us, ap, eu, …)
+    const hosts: Array<{ host: WanHost, region: string }> = []
+    for (let k = 0; k < opts.perRegion; k++) {
+      for (const [i, region] of REGIONS.entries()) hosts.push({ host: wan.host(region, k + 1 + (i === 0 ? 1 : 0)), region })
+    }
+    const visitors: Visitor[] = []
+    cleanups.push(async () => Promise.all(visitors.map(async v => v.chromium.close())))
+    for (const [index, { host, region }] of hosts.entries()) {
+      if (interrupted) throw new Error('interrupted')
+      const at = hosts.length === 1 ? 0 : Math.round(index * opts.arrivalMs / (hosts.length - 1))
+      visitors.push(await openVisitor(host, index, region, script, at))
+      log(`opened visitor ${index + 1}/${hosts.length} (${host.name})`)
+    }
+
+    const started = performance.now()
+    const deadline = opts.arrivalMs + opts.timeoutMs
+    const results = await Promise.all(visitors.map(async v => {
+      await delay(v.arriveAtMs)
+      const config: RegionsPageConfig = {
+        manifest,
+        path: asset.path,
+        size: asset.size,
+        sha256: asset.sha256,
+        relayWs: relay.ws,
+        uploadBytesPerSecond: Number.isFinite(opts.uploadRate) ? opts.uploadRate : null,
+        region: v.region,
+        locality: false
+      }
+      const visit = await Promise.race([
+        v.page.evaluate(async ({ config, visitor }) => (window as unknown as { benchVisit: (c: unknown, i: number) => Promise<RegionsVisit> }).benchVisit(config, visitor), { config, visitor: v.index }),
+        delay(Math.max(0, deadline - (performance.now() - started))).then((): RegionsVisit => ({ visitor: v.index, system: 'swarm', arrivedAtMs: v.arriveAtMs, firstByteMs: -1, completeMs: -1, bytes: 0, fromPeers: 0, fromOrigin: 0, uploaded: 0, ok: false, error: 'deadline', peerId: '', duplicateBytes: 0, peerBytes: [] }))
+      ])
+      log(`${v.host.name}: ${visit.ok ? 'done' : `failed (${visit.error ?? '?'})`} in ${(visit.completeMs / 1000).toFixed(1)} s, ${(visit.fromPeers / 1048576).toFixed(2)} MiB from peers`)
+      return { region: v.region, host: v.host, visit: { ...visit, arrivedAtMs: v.arriveAtMs } }
+    }))
+    const router = await wan.stats()
+
+    const byRegion = bytesByRegion(results, REGIONS)
+    const regionOfAddress = new Map(results.map(r => [r.host.address, r.region]))
+    const ip = ipBytesByRegion(router.pairs, regionOfAddress, server.address, REGIONS)
+    const timing = (rs: typeof results): { completeP50: number, completeP95: number, firstByteP50: number } => ({
+      completeP50: quantile(rs.filter(r => r.visit.ok).map(r => r.visit.completeMs), 0.5),
+      completeP95: quantile(rs.filter(r => r.visit.ok).map(r => r.visit.completeMs), 0.95),
+      firstByteP50: quantile(rs.filter(r => r.visit.ok).map(r => r.visit.firstByteMs), 0.5)
+    })
+    const report = {
+      scenario: 'regions',
+      date: new Date().toISOString(),
+      locality: false,
+      options: { ...opts, originRate: Number.isFinite(opts.originRate) ? opts.originRate : null },
+      regions: byRegion.map((b, i) => ({ ...b, ...timing(results.filter(r => r.region === b.region)), ip: ip[i] })),
+      overall: { ...timing(results), originBytesServed: origin.bytesServed() },
+      router: { links: router.links, unroutable: router.unroutable, noMemory: router.noMemory, cpuSeconds: router.cpuSeconds },
+      visitors: results.map(r => ({ region: r.region, host: r.host.address, ...r.visit }))
+    }
+    await mkdir(join(opts.out, '..'), { recursive: true })
+    await writeFile(opts.out, JSON.stringify(report, null, 2) + '\n')
+    const mib = (b: number): string => (b / 1048576).toFixed(1)
+    process.stdout.write(`region  ok    same-region  other-region  origin   (MiB, library)   IP MiB same/other/server   done p50/p95 s  ttfb p50 s\n`)
+    for (const r of report.regions) {
+      process.stdout.write(`${r.region.padEnd(6)}  ${`${r.ok}/${r.visitors}`.padEnd(4)}  ${mib(r.sameRegionPeers).padStart(11)}  ${mib(r.otherRegionPeers).padStart(12)}  ${mib(r.origin).padStart(6)}   ${' '.repeat(16)} ${mib(r.ip!.sameRegionHosts)}/${mib(r.ip!.otherRegionHosts)}/${mib(r.ip!.server)}`.padEnd(100) +
+        `${(r.completeP50 / 1000).toFixed(1)}/${(r.completeP95 / 1000).toFixed(1)}  ${(r.firstByteP50 / 1000).toFixed(2)}\n`)
+    }
+    process.stdout.write(`overall: done p50 ${(report.overall.completeP50 / 1000).toFixed(1)} s, p95 ${(report.overall.completeP95 / 1000).toFixed(1)} s, ttfb p50 ${(report.overall.firstByteP50 / 1000).toFixed(2)} s; origin served ${mib(report.overall.originBytesServed)} MiB; router CPU ${router.cpuSeconds.toFixed(1)} s\nwrote ${opts.out}\n`)
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: Error) => { log(`teardown: ${err.message}`) })
+  }
+}
+
+const reexec = reexecInNetns(new URL(import.meta.url).pathname)
+if (reexec != null) {
+  process.exit(await reexec)
+} else {
+  main().then(() => { process.exit(0) }, (err: Error) => {
+    process.stderr.write(`${err instanceof UsageError ? '' : 'regions: '}${err.message}\n`)
+    process.exit(err instanceof UsageError ? 2 : 1)
+  })
+}
