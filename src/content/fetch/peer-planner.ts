@@ -150,6 +150,8 @@ export interface DialPlanInput {
   targetConnections: number
   maxDials: number
   random: () => number
+  /** Locality's dial order (holder-order.ts: nearest first, some far slots); absent = random. */
+  rank?: (key: string) => number | undefined
 }
 
 /** Peers to dial now. */
@@ -163,7 +165,7 @@ export function planDials (input: DialPlanInput): string[] {
   if (input.visitorLinks + input.dialing.size < 2 * input.targetConnections && !input.urgentHolders.some(k => input.connected.has(k) || input.dialing.has(k))) {
     const urgent = input.urgentHolders.filter(dialable)
     if (urgent.length > 0) {
-      out.push(urgent[Math.floor(input.random() * urgent.length)]!)
+      out.push(input.rank != null ? urgent.reduce((a, b) => rankOf(input, b) < rankOf(input, a) ? b : a) : urgent[Math.floor(input.random() * urgent.length)]!)
       slots--
     }
   }
@@ -172,7 +174,8 @@ export function planDials (input: DialPlanInput): string[] {
   // in random order: "useful holders first" would have every newcomer dial the first visitors,
   // piling links (each a costly dial) on them; a random graph spreads blocks as well. Only while
   // no link brings anything do holders go first.
-  const pool = input.candidates.filter(c => dialable(c.key)).map(c => ({ ...c, r: input.random() }))
+  // (with locality: nearest first, a few far ones in between; see holder-order.ts)
+  const pool = input.candidates.filter(c => dialable(c.key)).map(c => ({ ...c, r: input.rank != null ? rankOf(input, c.key) : input.random() }))
   pool.sort((a, b) => (input.usefulLinks > 0 ? 0 : Number(b.useful > 0) - Number(a.useful > 0)) || a.r - b.r)
   for (const c of pool) {
     if (want <= 0 || slots <= 0) break
@@ -181,4 +184,8 @@ export function planDials (input: DialPlanInput): string[] {
     slots--
   }
   return out
+}
+
+function rankOf (input: DialPlanInput, key: string): number {
+  return input.rank?.(key) ?? Number.MAX_SAFE_INTEGER
 }
