@@ -88,6 +88,20 @@ describe('locality in the scheduler', () => {
     assert.equal(asks.find(a => a.index === 0)?.peer, 'near')
   })
 
+  it('leaves the fill to near holders while one has a free slot; far ones only for what no near one can take', () => {
+    const order = holderOrder({ askable: ['far', 'near', 'near2'], holders: [{ key: 'far' }, { key: 'near' }, { key: 'near2' }], locality: { rttMs: new Map([['far', 240], ['near', 10], ['near2', 12]]) }, random: seeded(1) })
+    assert.equal(order.far('far'), true)
+    assert.equal(order.far('near2'), false)
+    // near2 is busier (its expected time is worse than far's), but has a free slot: it gets the fill
+    const busy = (key: string, inflight: number): PlanPeer => ({ ...planPeer(key, order, inflight), far: order.far(key) })
+    const asks = plan(table(8), [busy('far', 0), busy('near', 3), busy('near2', 2)], 0).asks
+    const fill = asks.filter(a => a.index >= 2)
+    assert.ok(fill.some(a => a.peer === 'near2'), JSON.stringify(asks))
+    // once no near holder has a slot, the far one takes the rest of the fill
+    assert.ok(fill.some(a => a.peer === 'far'), JSON.stringify(asks))
+    assert.equal(fill.findIndex(a => a.peer === 'far') > fill.findIndex(a => a.peer === 'near2'), true, 'near first')
+  })
+
   it('changes nothing when nothing is known, or all peers are as near (loopback)', () => {
     const unknown = holderOrder({ askable: ['a', 'b', 'c'], holders: [{ key: 'a' }, { key: 'b' }, { key: 'c' }], locality: { rttMs: new Map() }, random: seeded(5) })
     const lan = holderOrder({ askable: ['a', 'b', 'c'], holders: [{ key: 'a' }, { key: 'b' }, { key: 'c' }], locality: { rttMs: new Map([['a', 1.2], ['b', 4.8], ['c', 2.5]]) }, random: seeded(5) })

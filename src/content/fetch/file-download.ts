@@ -557,6 +557,7 @@ export class FileDownload {
         key,
         inflight: this.c.inflight(p),
         expectedMs: (queued: number) => this.c.scores.expectedMs(key, queued) + extraMs,
+        ...(distance?.far(key) === true ? { far: true } : {}),
         latencyMs: score?.latencyMs ?? defaults.DEFAULT_PEER_LATENCY_PRIOR_MS,
         lastDeliveryAt: this.lastDelivery.get(key) ?? -Infinity
       }

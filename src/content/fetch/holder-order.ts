@@ -33,6 +33,8 @@ export interface LocalityView {
 export interface HolderOrder {
   /** ms to add to the prior block time of a peer we have no block time of (≥ 0). */
   extraMs(key: string): number
+  /** Whether an askable peer is far (not near the nearest one we can ask, nor in our region). */
+  far(key: string): boolean
   /** Dial rank of a candidate (0 = first); undefined for a key not ranked. */
   dialRank(key: string): number | undefined
 }
@@ -65,11 +67,14 @@ export function holderOrder (input: HolderOrderInput): HolderOrder {
   const askRanked = rankHolders(input.askable.map(key => byKey.get(key) ?? { key }), { ...context, farShare: 0 })
   const best = askRanked.length > 0 ? Math.min(...askRanked.map(h => banded(h.cost))) : 0
   const extra = new Map(askRanked.map(h => [h.key, Math.max(0, banded(h.cost) - best)]))
+  // far only on evidence: a prior (nothing known of it) is not
+  const far = new Set(askRanked.filter(h => h.far && h.source !== 'prior').map(h => h.key))
 
   const dialRanked = rankHolders(input.holders, context)
   const rank = new Map(dialRanked.map((h, i) => [h.key, i]))
   return {
     extraMs: (key) => extra.get(key) ?? 0,
+    far: (key) => far.has(key),
     dialRank: (key) => rank.get(key)
   }
 }

@@ -25,6 +25,12 @@ export interface PlanPeer {
   latencyMs: number
   /** When it last delivered anything to us (block or don't-have); -Infinity if never. */
   lastDeliveryAt: number
+  /**
+   * Far from us (locality, holder-order.ts): asked for the fill only when no near holder of
+   * the block has a free slot. Transit is the cost here, not time; the reader's blocks still
+   * go to whoever is expected soonest.
+   */
+  far?: boolean
 }
 
 export interface PeerPlanConfig {
@@ -90,11 +96,13 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
   const remaining = countRemaining(blocks, input.next, input.end)
   const perBlock = remaining <= config.endgameBlocks ? 2 : 1
 
-  const ask = (b: TableBlock): boolean => {
+  const ask = (b: TableBlock, fill = false): boolean => {
     let best: PlanPeer | undefined
     let bestMs = Infinity
+    const usable = (p: PlanPeer): boolean => (free.get(p.key) ?? 0) > 0 && !b.tried.has(p.key) && !b.asks.has(p.key) && input.has(p.key, b.index)
+    const nearFree = fill && input.peers.some(p => p.far !== true && usable(p))
     for (const p of input.peers) {
-      if ((free.get(p.key) ?? 0) <= 0 || b.tried.has(p.key) || b.asks.has(p.key) || !input.has(p.key, b.index)) continue
+      if (!usable(p) || (nearFree && p.far === true)) continue
       if (asks.some(a => a.index === b.index && a.peer === p.key)) continue // chosen already in this pass
       // queued there: what was in flight plus what this pass has added
       const ms = p.expectedMs(config.maxInflightPerPeer - (free.get(p.key) ?? 0))
@@ -121,7 +129,7 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
   for (const i of candidates) {
     if (![...free.values()].some(n => n > 0)) break
     const b = blocks[i]
-    while (needs(b) && ask(b)) { /* endgame may ask a second peer */ }
+    while (needs(b) && ask(b, true)) { /* endgame may ask a second peer */ }
   }
   return { asks, abandon }
 }
