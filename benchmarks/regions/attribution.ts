@@ -90,3 +90,9 @@ export function quantile (values: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 }
+
+/** The router's counters of one phase: what `after` counted beyond `before` (both cumulative). */
+export function pairsSince (before: ReadonlyArray<readonly [string, string, number]>, after: ReadonlyArray<readonly [string, string, number]>): Array<[string, string, number]> {
+  const earlier = new Map(before.map(([s, d, b]) => [`${s} ${d}`, b]))
+  return after.map(([s, d, b]): [string, string, number] => [s, d, b - (earlier.get(`${s} ${d}`) ?? 0)]).filter(([, , b]) => b > 0)
+}

@@ -17,8 +17,9 @@ window.benchVisit = async (config: RegionsPageConfig, visitor: number): Promise<
       iceServers: [],
       upload: { maxBytesPerSecond: config.uploadBytesPerSecond ?? Infinity },
       uploadProbe: false,
-      blockstore: createMemoryBlockstore()
-      // locality: once createSwarm takes `region`, pass config.region here when config.locality
+      blockstore: createMemoryBlockstore(),
+      // locality off: random holder choice, and no region hint either (the comparison's baseline)
+      ...(config.locality ? { region: config.region } : { locality: false })
     })
     const starting = swarm.start()
     const response = await swarm.fetch(config.path)
@@ -26,6 +27,7 @@ window.benchVisit = async (config: RegionsPageConfig, visitor: number): Promise<
     const body = await readBody(response.body, started, config.size)
     await starting
     const stats = swarm.stats()
+    const locality = swarm.locality()
     return {
       visitor,
       system: 'swarm',
@@ -40,7 +42,9 @@ window.benchVisit = async (config: RegionsPageConfig, visitor: number): Promise<
       ...(body.sha256 !== config.sha256 ? { error: `got ${body.bytes} bytes with another SHA-256` } : {}),
       peerId: stats.peerId,
       duplicateBytes: stats.duplicateBytes,
-      peerBytes: stats.peers.filter(p => p.bytesDown > 0).map(p => ({ peerId: p.peerId, bytesDown: p.bytesDown }))
+      peerBytes: stats.peers.filter(p => p.bytesDown > 0).map(p => ({ peerId: p.peerId, bytesDown: p.bytesDown })),
+      ...(locality.coordinate != null ? { coordinate: locality.coordinate } : {}),
+      rttMs: locality.rttMs
     }
   } catch (err) {
     return { ...failedVisit('swarm', visitor, started, err), peerId: swarm?.stats().peerId ?? '', duplicateBytes: 0, peerBytes: [] }

@@ -20,4 +20,7 @@ export type RegionsVisit = VisitorResult & {
   duplicateBytes: number
   /** Body bytes received from each peer (first copies; SwarmStats.peers[].bytesDown). */
   peerBytes: Array<{ peerId: string, bytesDown: number }>
+  /** The visitor's network coordinate at the end (locality on), and the RTTs it measured (peer id → ms). */
+  coordinate?: { x: number, y: number, height: number, error: number }
+  rttMs?: Record<string, number>
 }

@@ -12,7 +12,9 @@
  * (bytes/s), `save-data` ("on" forces no upload), `ice-servers` (JSON), `prefer-peers` ("on": peers
  * first even when the origin is fast, the origin only as the fallback), `public-key` (the
  * publisher's key, `swarmsite keygen` prints it: the manifest must be signed by it and not be
- * older than one this browser saw). Apps that bundle
+ * older than one this browser saw), `region` (a coarse region hint shared with other visitors,
+ * e.g. `eu-west` from the site's CDN geo header; optional), `locality` ("off": holders chosen
+ * at random, no RTT pings). Apps that bundle
  * the library call `startSite({ … })` instead. Elements written with `data-swarmsite-src`
  * instead of `src` wait until the swarm can serve them (first visit: until the worker controls
  * the page), or `DEFAULT_DEFERRED_SRC_TIMEOUT_MS` at most.

@@ -49,6 +49,9 @@ export function configFromScript (script: HTMLScriptElement): SiteInit {
   if (data.deadlineMs != null) init.blockDeadlineMs = Number(data.deadlineMs)
   if (data.iceServers != null) init.iceServers = JSON.parse(data.iceServers)
   if (data.preferPeers === 'on') init.preferPeers = true
+  // checked by createSwarm (InvalidRegionError); '' = no hint, as when absent
+  if (data.region != null && data.region !== '') init.region = data.region
+  if (data.locality === 'off') init.locality = false
   const upload: NonNullable<SiteInit['upload']> = {}
   if (data.uploadMax != null) upload.maxBytesPerSecond = Number(data.uploadMax)
   if (data.saveData === 'on') upload.saveData = true

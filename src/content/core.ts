@@ -15,7 +15,7 @@ import { CID } from 'multiformats/cid'
 import { BlockRanges } from './availability/block-ranges.ts'
 import { blockKey } from './blockstore/key.ts'
 import { uploadBudget } from './upload-budget.ts'
-import type { Availability, AvailabilityInit, SummaryGuard, availability } from './availability/index.ts'
+import type { Availability, AvailabilityComponents, AvailabilityInit, SummaryGuard, availability } from './availability/index.ts'
 import type { SwarmBlockstore } from './blockstore/interface.ts'
 import type { BlockExchange, BlockExchangeInit, BlockUploadedEvent, PeerBannedEvent, PeerHaveBlockEvent, blockExchange } from './exchange/block-exchange.ts'
 import type { Manifest, ManifestFile } from './manifest-types.ts'
@@ -42,6 +42,8 @@ export interface ContentCoreComponents {
   findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<PeerId>
   /** The have topic's validator, whose scores the node's gossipsub adds to its peers' (see summary-guard.ts). */
   summaryGuard?: SummaryGuard
+  /** Our network coordinate and region hint, for our summaries (AvailabilityComponents.locality). */
+  locality?: AvailabilityComponents['locality']
 }
 
 /** The factories `attach` builds the node's parts with (core-parts.ts has them: `contentCoreParts`). */
@@ -132,7 +134,8 @@ export class ContentCore extends TypedEventEmitter<ContentCoreEvents> {
       // a node that won't upload (Save-Data, paused, cap 0) doesn't announce what it holds
       serving: () => this.upload.enabled,
       ...(components.summaryGuard != null ? { summaryGuard: components.summaryGuard } : {}),
-      ...(components.logger != null ? { logger: components.logger } : {})
+      ...(components.logger != null ? { logger: components.logger } : {}),
+      ...(components.locality != null ? { locality: components.locality } : {})
     })
     const exchange = parts.blockExchange(init.exchange)({
       libp2p: components.libp2p,

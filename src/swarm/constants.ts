@@ -25,3 +25,18 @@ export const DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS = 2_000
  * second; 24 Mbit/s): more than a few peers' uploads would, so peers are of no use yet.
  */
 export const DEFAULT_NODE_GATE_BYTES_PER_SECOND = 3 * 1_048_576
+
+/** The RTT sampler (rtt-sampler.ts) looks for links to ping this often (ms). */
+export const DEFAULT_RTT_SAMPLE_INTERVAL_MS = 1_000
+
+/** Pings per direct link for its RTT, over the link's life (count). */
+export const DEFAULT_RTT_SAMPLES_PER_PEER = 4
+
+/** Two RTT pings of one link are at least this far apart (ms): a busy moment passes. */
+export const DEFAULT_RTT_PING_GAP_MS = 5_000
+
+/** RTT pings in flight at once (count). */
+export const DEFAULT_RTT_PING_CONCURRENCY = 3
+
+/** An RTT ping not answered in this long is given up (ms). */
+export const DEFAULT_RTT_PING_TIMEOUT_MS = 5_000

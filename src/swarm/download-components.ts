@@ -26,6 +26,8 @@ export interface SwarmDownloadContext {
   changeListeners: Set<() => void>
   fetch?: typeof globalThis.fetch
   onBlock(arrival: BlockArrival): void
+  /** What we know of distance; absent = locality off. */
+  locality?: FileDownloadComponents['locality']
 }
 
 export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComponents {
@@ -118,6 +120,7 @@ export function downloadComponents (ctx: SwarmDownloadContext): FileDownloadComp
       ctx.counters.arrived(arrival)
       ctx.onBlock(arrival)
     },
-    onOriginBytes: (bytes) => { ctx.counters.originBytes(bytes) }
+    onOriginBytes: (bytes) => { ctx.counters.originBytes(bytes) },
+    ...(ctx.locality != null ? { locality: ctx.locality } : {})
   }
 }

@@ -30,11 +30,15 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { InvalidConfigError, NodeNotStartedError } from '../node/errors.ts'
 import { validateSwarmNodeInit } from '../node/node-init.ts'
+import { isDirect } from '../node/direct.ts'
 import { nodeGate } from './node-gate.ts'
 import { DEFAULT_NODE_GATE_AFTER_DOWNLOADS_MS, DEFAULT_NODE_GATE_BYTES_PER_SECOND, DEFAULT_NODE_GATE_MAX_DEFER_MS, DEFAULT_NODE_GATE_PROBE_MS, INDEXEDDB_NAME_PREFIX, MAX_MANIFEST_BYTES } from './constants.ts'
 import { DEFAULT_FAST_ORIGIN_BYTES_PER_SECOND } from '../content/fetch/constants.ts'
 import { downloadComponents } from './download-components.ts'
 import { relayPing } from './relay-ping.ts'
+import { rttSampler } from './rtt-sampler.ts'
+import { parseRegion } from '../content/locality/region.ts'
+import { rttBook } from '../content/locality/rtt-book.ts'
 import { SwarmCounters } from './counters.ts'
 import type { SwarmEvents, SwarmStats } from './events.ts'
 import type { Availability, AvailabilityInit } from '../content/availability/index.ts'
@@ -43,6 +47,7 @@ import type { SwarmBlockstore } from '../content/blockstore/interface.ts'
 import type { CongestionProbe, CongestionProbeInit } from '../content/congestion-probe.ts'
 import type { BlockExchange, BlockExchangeInit } from '../content/exchange/block-exchange.ts'
 import type { FileDownloadInit } from '../content/fetch/file-download.ts'
+import type { LocalityView } from '../content/fetch/holder-order.ts'
 import type { PeerScores } from '../content/fetch/peer-scores.ts'
 import type { Manifest, ManifestFile } from '../content/manifest-types.ts'
 import type { SiteVersionStore } from '../content/site-versions.ts'
@@ -50,6 +55,9 @@ import type { UploadBudget, UploadBudgetInit } from '../content/upload-budget.ts
 import type { SwarmNodeInit } from '../node/node-init.ts'
 import type { SummaryGuard } from '../content/availability/summary-guard.ts'
 import type { SwarmNode } from '../node/swarm-node.ts'
+import type { RttSampler } from './rtt-sampler.ts'
+import type { RttBook } from '../content/locality/rtt-book.ts'
+import type { Coordinate } from '../content/locality/vivaldi.ts'
 import type { AbortOptions, Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 export interface SwarmInit extends SwarmNodeInit {
@@ -85,6 +93,29 @@ export interface SwarmInit extends SwarmNodeInit {
    * that pays for origin bytes more than for its visitors' time; default false.
    */
   preferPeers?: boolean
+  /**
+   * A coarse region hint this visitor shares with the others (e.g. from the site's CDN geo
+   * header: 'eu-west', 'de'): visitors with the same hint prefer each other. A short label
+   * (1-32 of a-z, 0-9, '-'; uppercase is folded); anything else throws InvalidRegionError.
+   * Never a precise location, never required.
+   */
+  region?: string
+  /**
+   * Peer choice that knows distance (default true): RTTs pinged over direct links, a network
+   * coordinate gossiped with the have-summaries, nearer holders asked and dialled first. False
+   * = holders chosen at random (no pings, nothing about distance gossiped).
+   */
+  locality?: boolean
+}
+
+/** What the node knows of distance (`swarm.locality()`). */
+export interface SwarmLocality {
+  enabled: boolean
+  region?: string
+  /** Our network coordinate (Vivaldi, ms); undefined with locality off. */
+  coordinate?: Coordinate
+  /** Least recent RTT measured to each peer, ms. */
+  rttMs: Record<string, number>
 }
 
 export interface SwarmFetchInit {
@@ -101,6 +132,10 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
   readonly peerId: PeerId
   #node: SwarmNode | undefined
   #uploadProbe: CongestionProbe | undefined
+  #rttSampler: RttSampler | undefined
+  /** Distances measured and our coordinate; undefined with `locality: false`. */
+  readonly #rtt: RttBook | undefined
+  readonly #region: string | undefined
   readonly #privateKey: PrivateKey
   private readonly scores: PeerScores
   private readonly files = new Map<string, ManifestFile>()
@@ -130,6 +165,10 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     this.#privateKey = privateKey
     this.peerId = peerIdFromPrivateKey(privateKey)
     this.scores = peerScores()
+    this.#region = parseRegion(init.region)
+    this.#rtt = init.locality === false
+      ? undefined
+      : rttBook({ coordinateOf: (peer) => this.core.isAttached ? this.core.availability.peerCoordinate(peer) : undefined })
     for (const file of manifest.files) this.files.set(file.path, file)
     this.core = new ContentCore({ manifest, blockstore, upload: init.upload, exchange: init.exchange, availability: init.availability })
     this.core.addEventListener('block:uploaded', (evt) => {
@@ -192,6 +231,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       await node.start()
       await this.core.start()
       this.#uploadProbe?.start()
+      this.#rttSampler?.start()
+      this.#rttSampler?.poke()
     })()
     try {
       await this.nodeStart
@@ -246,8 +287,25 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       pubsub: node.libp2p.services.pubsub,
       provide: async (cid, options) => { await node.provide(cid, options) },
       findProviders: (cid, options) => node.findProviders(cid, options),
-      summaryGuard
+      summaryGuard,
+      ...(this.#rtt != null ? { locality: this.ourLocality(this.#rtt) } : {})
     }, parts)
+    const rtt = this.#rtt
+    if (rtt != null) {
+      this.#rttSampler = rttSampler({
+        book: rtt,
+        linked: () => {
+          const seen = new Map<string, PeerId>()
+          for (const c of node.libp2p.getConnections()) if (isDirect(c) && c.status === 'open') seen.set(c.remotePeer.toString(), c.remotePeer)
+          return [...seen.values()]
+        },
+        ping: async (peer, options) => node.libp2p.services.ping.ping(peer, options),
+        log: node.libp2p.logger.forComponent('swarmsite:rtt')
+      })
+      node.addEventListener('peer:connect', (evt) => { if (evt.detail.direct) this.#rttSampler?.poke() })
+      // pings to a peer whose coordinate we did not know yet move ours once it tells us
+      this.core.availability.addEventListener('peer:have', (evt) => { rtt.coordinateKnown(evt.detail.peer.toString()) })
+    }
     this.#uploadProbe = this.init.uploadProbe === false ? undefined : congestionProbe(this.init.uploadProbe)({ ping: relayPing(node), budget: this.core.upload, logger: node.libp2p.logger })
     this.core.availability.addEventListener('peer:have', () => { this.changed() })
     node.addEventListener('peer:connect', () => { this.changed() })
@@ -265,11 +323,30 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     this.nodeUp = false
     await this.nodeStart?.catch(() => {})
     this.#uploadProbe?.stop()
+    this.#rttSampler?.stop()
     await this.core.stop()
     await this.#node?.stop()
     await this.storeOpen?.catch(() => {})
     await this.core.blockstore.close()
     this.phase = 'stopped'
+  }
+
+  /** What our summaries say of our place: the coordinate once it has learnt from a sample, and the hint. */
+  private ourLocality (rtt: RttBook): () => { coordinate?: Coordinate, region?: string } {
+    return () => {
+      const coordinate = rtt.coordinate()
+      return { ...(rtt.rttMs().size > 0 ? { coordinate } : {}), ...(this.#region != null ? { region: this.#region } : {}) }
+    }
+  }
+
+  /** What the node knows of distance: its region hint, coordinate and the RTTs it measured. */
+  locality (): SwarmLocality {
+    return {
+      enabled: this.#rtt != null,
+      ...(this.#region != null ? { region: this.#region } : {}),
+      ...(this.#rtt != null ? { coordinate: this.#rtt.coordinate() } : {}),
+      rttMs: Object.fromEntries(this.#rtt?.rttMs() ?? [])
+    }
   }
 
   /** Stops serving other visitors and withdraws what this node announced; downloads go on. */
@@ -359,7 +436,8 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
       ready: () => this.nodeUp,
       changeListeners: this.changeListeners,
       fetch: this.init.fetch,
-      onBlock: ({ file, ...arrival }) => { this.safeDispatchEvent('block:received', { detail: { ...arrival, path: file.path } }) }
+      onBlock: ({ file, ...arrival }) => { this.safeDispatchEvent('block:received', { detail: { ...arrival, path: file.path } }) },
+      ...(this.#rtt != null ? { locality: this.localityView(this.#rtt) } : {})
     }), file, originUrlFor(this.manifest.origin, file.path), {
       ...this.init.download,
       ...(this.init.preferPeers === true ? { fastOriginBytesPerSecond: Infinity } : {}),
@@ -371,6 +449,11 @@ export class Swarm extends TypedEventEmitter<SwarmEvents> {
     this.pastDownloads.set(file.path, created)
     this.log.trace('downloading %s', file.path)
     return created
+  }
+
+  /** What a download's holder order reads of distance, each pass. */
+  private localityView (rtt: RttBook): () => LocalityView {
+    return () => ({ selfCoordinate: rtt.coordinate(), rttMs: rtt.rttMs(), ...(this.#region != null ? { region: this.#region } : {}) })
   }
 
   /**
@@ -455,6 +538,8 @@ export async function createSwarm (init: SwarmInit & AbortOptions): Promise<Swar
   }
   // bad node options are refused now, though the node itself is made by start()
   validateSwarmNodeInit(init)
+  parseRegion(init.region)
+  if (init.locality != null && typeof init.locality !== 'boolean') throw new InvalidConfigError(`locality must be true or false, got ${JSON.stringify(init.locality)}`)
   const publicKey = sitePublicKey(init.publicKey)
   const fetchImpl = init.fetch ?? globalThis.fetch.bind(globalThis)
   const received = await loadManifest(init.manifest, fetchImpl, init.signal)

@@ -39,3 +39,25 @@ describe('region hint', () => {
     assert.equal(sameRegion('eu', undefined), false)
   })
 })
+
+describe('createSwarm region and locality options', () => {
+  // refused before the manifest is fetched: nothing listens at this URL
+  const base = { manifest: 'http://127.0.0.1:9/swarmsite.json', bootstrap: ['/ip4/127.0.0.1/tcp/9/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'] }
+
+  it('refuses a bad region hint with InvalidRegionError (exported from the package)', async () => {
+    const { createSwarm, InvalidRegionError: Exported } = await import('../../src/index.ts')
+    assert.equal(Exported, InvalidRegionError)
+    for (const region of ['eu west', '52.52,13.40', 42]) {
+      await assert.rejects(createSwarm({ ...base, region: region as string }), (err: Error) => err.name === 'InvalidRegionError' && err.message.includes(typeof region === 'string' ? region : 'number'))
+    }
+    await assert.rejects(createSwarm({ ...base, locality: 'yes' as unknown as boolean }), { name: 'InvalidConfigError' })
+  })
+
+  it('takes no hint, or a valid one, and goes on to the manifest', async () => {
+    const { createSwarm } = await import('../../src/index.ts')
+    // the manifest fetch fails (nothing listens): the options themselves passed
+    for (const region of [undefined, '', 'EU-West']) {
+      await assert.rejects(createSwarm({ ...base, ...(region != null ? { region } : {}) }), (err: Error) => err.name !== 'InvalidRegionError')
+    }
+  })
+})

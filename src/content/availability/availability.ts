@@ -38,6 +38,7 @@ import type { SummaryGuard } from './summary-guard.ts'
 import type { Availability, AvailabilityComponents, AvailabilityEvents, AvailabilityInit, FindProvidersOptions, GossipStats, RemoteFilePeer } from './index.ts'
 import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
+import type { Coordinate } from '../locality/vivaldi.ts'
 
 /** Smallest accepted `maxMessageBytes`: room for the header and a few files. */
 const MIN_MESSAGE_BYTES = 256
@@ -98,6 +99,9 @@ interface RemotePeer {
   heardAt: number
   files: Map<string, BlockRanges>
   downloads: Map<string, RemoteDownload>
+  /** Its network coordinate and region hint, as its latest summary gave them (checked). */
+  coordinate?: Coordinate
+  region?: string
 }
 
 interface RemoteDownload {
@@ -115,6 +119,11 @@ interface LocalDownload {
 interface DhtHolder {
   peer: PeerId
   foundAt: number
+}
+
+/** The coordinate and region fields of `from` that are set (exactOptionalPropertyTypes). */
+function localityOf (from: { coordinate?: Coordinate, region?: string }): { coordinate?: Coordinate, region?: string } {
+  return { ...(from.coordinate != null ? { coordinate: from.coordinate } : {}), ...(from.region != null ? { region: from.region } : {}) }
 }
 
 function errorText (err: any): string {
@@ -283,7 +292,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       if (blocks == null && download == null) continue
       const fetching = new Map<number, number>()
       if (download != null) for (const [index, at] of download.claimedAt) fetching.set(index, now - at)
-      found.push({ peer: entry.peer, blocks: blocks ?? new BlockRanges(), downloading: download != null, fetching })
+      found.push({ peer: entry.peer, blocks: blocks ?? new BlockRanges(), downloading: download != null, fetching, ...localityOf(entry) })
       seen.add(id)
     }
     for (const [id, holder] of this.dht.get(key) ?? []) {
@@ -291,6 +300,11 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       found.push({ peer: holder.peer, downloading: false, fetching: new Map() })
     }
     return found
+  }
+
+  peerCoordinate (peer: string): Coordinate | undefined {
+    const entry = this.remote.get(peer)
+    return entry != null && Date.now() - entry.heardAt <= this.options.peerExpiryMs ? entry.coordinate : undefined
   }
 
   peersWith (root: string, blockIndex: number): PeerId[] {
@@ -432,7 +446,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       this.schedulePublish(this.options.answerDebounceMs)
     }
     this.remote.delete(id)
-    this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files, downloads })
+    this.remote.set(id, { peer: from, seq: summary.seq, heardAt: now, files, downloads, ...localityOf(summary) })
     this.log.trace('summary %d from %p: %d files', summary.seq, from, files.size)
     if (roots.length > 0) this.safeDispatchEvent('peer:have', { detail: { peer: from, roots } })
   }
@@ -488,7 +502,7 @@ export class DefaultAvailability extends TypedEventEmitter<AvailabilityEvents> i
       if (pubsub.getSubscribers(this.options.topic).length === 0) return
       this.publishing = true
       this.seq = Math.max(this.seq + 1, Date.now())
-      const data = encodeHaveSummary({ seq: this.seq, files, ...(downloads.length > 0 ? { downloads } : {}) }, { maxBytes: this.options.maxMessageBytes })
+      const data = encodeHaveSummary({ seq: this.seq, files, ...(downloads.length > 0 ? { downloads } : {}), ...localityOf(this.components.locality?.() ?? {}) }, { maxBytes: this.options.maxMessageBytes })
       const result = await pubsub.publish(this.options.topic, data)
       if (result.recipients.length === 0) {
         // subscribers known, but no stream to any of them yet: try again shortly

@@ -12,6 +12,14 @@
  *   uint64 seq = 2;             // sender's counter, strictly increasing; older or equal ones are dropped
  *   repeated FileHave files = 3;
  *   repeated FileDownload downloads = 4;
+ *   Coordinate coordinate = 5;  // the sender's network coordinate (added in place; optional)
+ *   string region = 6;          // the sender's region hint (added in place; optional)
+ * }
+ * message Coordinate {           // Vivaldi, ms (src/content/locality/vivaldi.ts)
+ *   float x = 1;
+ *   float y = 2;
+ *   float height = 3;
+ *   float error = 4;
  * }
  * message FileHave {
  *   bytes root = 1;             // binary CID of the file's root (the manifest's `root`, decoded)
@@ -29,6 +37,9 @@
  *                               // empty = none (it takes them from peers)
  * }
  * ```
+ * `coordinate` and `region` let receivers rank holders by distance (src/content/locality):
+ * a coordinate that is not finite and within bounds, or a region that is not a valid label,
+ * is ignored (the field, not the message), so a broken peer can't fling our own coordinate.
  * `downloads` tells the swarm who else is after a file and which blocks are already on their way
  * from the origin, so that visitors starting together split the origin's work between them
  * instead of all fetching the same blocks (see src/content/fetch/origin-planner.ts).
@@ -62,7 +73,11 @@ import {
   DEFAULT_HAVE_TOPIC_PREFIX
 } from '../constants.ts'
 import { HaveSummaryDecodeError, InvalidAvailabilityArgumentError, InvalidBlockRangesError } from '../errors.ts'
+import { REGION_MAX_LENGTH } from '../locality/constants.ts'
+import { isRegion } from '../locality/region.ts'
+import { validCoordinate } from '../locality/vivaldi.ts'
 import { BlockRanges } from './block-ranges.ts'
+import type { Coordinate } from '../locality/vivaldi.ts'
 import type { Codec, Reader } from 'protons-runtime'
 
 /** Wire format version written by `encodeHaveSummary` and accepted by `decodeHaveSummary`. */
@@ -96,6 +111,10 @@ export interface HaveSummary {
   files: FileHave[]
   /** Files the sender is downloading now; absent or empty when none. */
   downloads?: FileDownloading[]
+  /** The sender's network coordinate; decoded only when valid (see `validCoordinate`). */
+  coordinate?: Coordinate
+  /** The sender's region hint; decoded only when a valid label (see `isRegion`). */
+  region?: string
 }
 
 export interface HaveSummaryLimits {
@@ -123,10 +142,39 @@ interface WireHaveSummary {
   seq: number
   files: WireFileHave[]
   downloads: WireFileHave[]
+  coordinate?: Coordinate
+  region?: string
 }
 
 const VARINT = 0
 const LENGTH_DELIMITED = 2
+const FIXED32 = 5
+
+/** A Coordinate message's encoded body: four floats, each a tag byte and 4 bytes. */
+const COORDINATE_BODY_BYTES = 4 * 5
+
+/**
+ * Reads a Coordinate message; undefined when any field is not a float or the values are not a
+ * valid coordinate (the caller then ignores it). Never reads past `end`.
+ */
+function readCoordinate (reader: Reader, length: number): Coordinate | undefined {
+  const end = reader.pos + length
+  if (end > reader.len) fail('malformed', 'a coordinate runs past the end of the message')
+  const c: Record<string, number> = {}
+  let ok = true
+  while (reader.pos < end) {
+    const tag = reader.uint32()
+    const field = tag >>> 3
+    if ((tag & 7) === FIXED32 && field >= 1 && field <= 4) {
+      c[['x', 'y', 'height', 'error'][field - 1]!] = reader.float()
+    } else {
+      ok = false
+      reader.skipType(tag & 7)
+    }
+  }
+  if (reader.pos !== end) fail('malformed', 'a field crosses the end of the coordinate')
+  return ok ? validCoordinate(c) : undefined
+}
 
 /** Fails decoding with a stable reason; thrown from inside the codec, caught by decodeHaveSummary. */
 function fail (reason: string, text: string): never {
@@ -188,6 +236,14 @@ function haveSummaryCodec (limits: Required<HaveSummaryLimits>): Codec<WireHaveS
     w.uint32(16); w.uint64Number(obj.seq ?? 0)
     for (const f of obj.files ?? []) { w.uint32(26); file.encode(f, w) }
     for (const d of obj.downloads ?? []) { w.uint32(34); file.encode(d, w) }
+    if (obj.coordinate != null) {
+      w.uint32(42); w.uint32(COORDINATE_BODY_BYTES)
+      w.uint32(13); w.float(obj.coordinate.x)
+      w.uint32(21); w.float(obj.coordinate.y)
+      w.uint32(29); w.float(obj.coordinate.height)
+      w.uint32(37); w.float(obj.coordinate.error)
+    }
+    if (obj.region != null) { w.uint32(50); w.string(obj.region) }
   }, (reader, length) => {
     const obj: WireHaveSummary = { version: 0, seq: 0, files: [], downloads: [] }
     const end = length == null ? reader.len : reader.pos + length
@@ -208,6 +264,22 @@ function haveSummaryCodec (limits: Required<HaveSummaryLimits>): Codec<WireHaveS
           if (obj.downloads.length >= limits.maxFiles) fail('too-many-files', `more than ${limits.maxFiles} downloads`)
           obj.downloads.push(file.decode(reader, reader.uint32()))
           break
+        case 5:
+          // a bad coordinate is ignored, not the message: old and new senders stay heard
+          if ((tag & 7) === LENGTH_DELIMITED) obj.coordinate = readCoordinate(reader, reader.uint32())
+          else reader.skipType(tag & 7)
+          break
+        case 6: {
+          if ((tag & 7) !== LENGTH_DELIMITED) { reader.skipType(tag & 7); break }
+          const n = reader.uint32()
+          if (reader.pos + n > reader.len) fail('malformed', 'the region runs past the end of the message')
+          // only ASCII labels are valid: anything longer than one is skipped unread
+          const bytes = reader.buf.subarray(reader.pos, reader.pos + n)
+          reader.pos += n
+          const region = n <= REGION_MAX_LENGTH ? String.fromCharCode(...bytes) : undefined
+          obj.region = isRegion(region) ? region : undefined
+          break
+        }
         default: reader.skipType(tag & 7)
       }
     }
@@ -244,6 +316,27 @@ function headerLength (seq: number): number {
   return 1 + varintLength(HAVE_SUMMARY_VERSION) + 1 + varintLength(seq)
 }
 
+/** Bytes of the coordinate and region fields (never coarsened: small, and always sent whole). */
+function localityLength (summary: Pick<HaveSummary, 'coordinate' | 'region'>): number {
+  const region = summary.region != null ? new TextEncoder().encode(summary.region).length : -1
+  return (summary.coordinate != null ? 2 + COORDINATE_BODY_BYTES : 0) + (region >= 0 ? 1 + varintLength(region) + region : 0)
+}
+
+/** The locality fields of a summary to send, checked: throws for a bad coordinate or region. */
+function localityOf (summary: HaveSummary): Pick<HaveSummary, 'coordinate' | 'region'> {
+  const out: Pick<HaveSummary, 'coordinate' | 'region'> = {}
+  if (summary.coordinate != null) {
+    const c = validCoordinate(summary.coordinate)
+    if (c == null) throw new InvalidAvailabilityArgumentError(`coordinate is not valid: ${JSON.stringify(summary.coordinate)}`)
+    out.coordinate = c
+  }
+  if (summary.region != null) {
+    if (!isRegion(summary.region)) throw new InvalidAvailabilityArgumentError(`region must be a region label, got ${JSON.stringify(summary.region)}`)
+    out.region = summary.region
+  }
+  return out
+}
+
 interface Prepared {
   file: FileHave
   root: Uint8Array
@@ -270,7 +363,7 @@ function prepare (file: FileHave): Prepared {
 
 /** Encoded size of a summary in bytes, exactly. */
 export function haveSummaryLength (summary: HaveSummary): number {
-  let n = headerLength(summary.seq)
+  let n = headerLength(summary.seq) + localityLength(summary)
   for (const file of summary.files) {
     if (!file.blocks.isEmpty) n += prepare(file).bytes
   }
@@ -314,7 +407,8 @@ function deltasOfFirst (ranges: Array<readonly [number, number]>, k: number): nu
  */
 export function fitHaveSummary (summary: HaveSummary, maxBytes: number = DEFAULT_HAVE_MAX_MESSAGE_BYTES): HaveSummary {
   const prepared = summary.files.filter(f => !f.blocks.isEmpty).map(prepare)
-  let budget = maxBytes - headerLength(summary.seq)
+  const locality = localityOf(summary)
+  let budget = maxBytes - headerLength(summary.seq) - localityLength(locality)
   // downloads go first: they are few and small, and what they say is only true for seconds;
   // one that does not fit keeps its entry without the fetching ranges, or is left out
   const downloads: FileDownloading[] = []
@@ -330,7 +424,7 @@ export function fitHaveSummary (summary: HaveSummary, maxBytes: number = DEFAULT
       budget -= bare
     }
   }
-  const withDownloads = (fitted: HaveSummary): HaveSummary => downloads.length > 0 ? { ...fitted, downloads } : fitted
+  const withDownloads = (fitted: HaveSummary): HaveSummary => ({ ...fitted, ...(downloads.length > 0 ? { downloads } : {}), ...locality })
   const total = prepared.reduce((n, p) => n + p.bytes, 0)
   if (total <= budget) return withDownloads({ seq: summary.seq, files: prepared.map(p => p.file) })
 
@@ -379,7 +473,9 @@ export function encodeHaveSummary (summary: HaveSummary, options: { maxBytes?: n
     version: HAVE_SUMMARY_VERSION,
     seq: fitted.seq,
     files: fitted.files.map(prepare).map(p => ({ root: p.root, blocks: p.file.totalBlocks, ranges: p.deltas })),
-    downloads: (fitted.downloads ?? []).map(prepareDownload).map(d => ({ root: d.root, blocks: d.download.totalBlocks, ranges: d.deltas }))
+    downloads: (fitted.downloads ?? []).map(prepareDownload).map(d => ({ root: d.root, blocks: d.download.totalBlocks, ranges: d.deltas })),
+    ...(fitted.coordinate != null ? { coordinate: fitted.coordinate } : {}),
+    ...(fitted.region != null ? { region: fitted.region } : {})
   }
   return encodeMessage(wire, haveSummaryCodec(fullLimits({})))
 }
@@ -451,5 +547,11 @@ export function decodeHaveSummary (bytes: Uint8Array, limits: HaveSummaryLimits 
     if (ranges > l.maxRanges) fail('too-many-ranges', `more than ${l.maxRanges} ranges`)
     downloads.push({ root, totalBlocks: d.blocks, fetching })
   }
-  return downloads.length > 0 ? { seq: wire.seq, files, downloads } : { seq: wire.seq, files }
+  return {
+    seq: wire.seq,
+    files,
+    ...(downloads.length > 0 ? { downloads } : {}),
+    ...(wire.coordinate != null ? { coordinate: wire.coordinate } : {}),
+    ...(wire.region != null ? { region: wire.region } : {})
+  }
 }

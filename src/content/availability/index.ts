@@ -22,6 +22,7 @@ import type { SummaryGuard } from './summary-guard.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { AbortOptions, ComponentLogger, PeerId } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
+import type { Coordinate } from '../locality/vivaldi.ts'
 import type { CID } from 'multiformats/cid'
 
 export { BlockRanges } from './block-ranges.ts'
@@ -82,6 +83,8 @@ export interface AvailabilityComponents {
   summaryGuard?: SummaryGuard
   /** Where it logs (the node's libp2p `logger`); default `defaultLogger()`. */
   logger?: ComponentLogger
+  /** Our network coordinate and region hint, sent with every summary; default none. */
+  locality?(): { coordinate?: Coordinate, region?: string }
 }
 
 /** What one other peer holds, downloads and fetches from the origin of one file (`fileView`). */
@@ -93,6 +96,9 @@ export interface RemoteFilePeer {
   downloading: boolean
   /** Blocks it is fetching from the origin now → how long ago we first heard so (ms). */
   fetching: Map<number, number>
+  /** Its network coordinate (checked) and region hint, from its latest summary. */
+  coordinate?: Coordinate
+  region?: string
 }
 
 /** What this node's availability gossip did: summaries sent and heard, and how late they arrived. */
@@ -159,6 +165,8 @@ export interface Availability extends TypedEventTarget<AvailabilityEvents> {
    * or times out; rejects only when the caller's signal aborts.
    */
   findProviders(root: string, options?: FindProvidersOptions): Promise<PeerId[]>
+  /** The network coordinate `peer` (its id string) last gossiped, while its summary is fresh. */
+  peerCoordinate(peer: string): Coordinate | undefined
   /** Forget a peer (e.g. it sent a bad block); with `forever`, ignore it from now on. */
   removePeer(peer: PeerId, options?: { forever?: boolean }): void
 }

@@ -141,3 +141,9 @@ export const DEFAULT_PROBE_BELOW_PEER_BYTES_PER_SECOND = 1_048_576
 
 /** A download's origin measurement goes stale after this long without an origin request; probes are at least this far apart (ms). */
 export const DEFAULT_ORIGIN_PROBE_STALE_MS = 5_000
+
+/**
+ * Distances are compared in bands this wide, ms: closer than that is jitter (one LAN, a busy
+ * page's ping), and visitors in one band pick among each other at random as without locality.
+ */
+export const DEFAULT_LOCALITY_COST_BAND_MS = 10

@@ -18,9 +18,11 @@ import { originBlocks } from './origin-stream.ts'
 import { originRate } from './origin-rate.ts'
 import { originBeatsPeers, planOrigin, shouldProbeOrigin } from './origin-planner.ts'
 import { peerRate } from './peer-rate.ts'
+import { holderOrder } from './holder-order.ts'
 import { planDials, planPeers } from './peer-planner.ts'
 import type { RemoteFilePeer } from '../availability/index.ts'
 import type { ManifestFile } from '../manifest-types.ts'
+import type { HolderOrder, LocalityView } from './holder-order.ts'
 import type { OriginRate } from './origin-rate.ts'
 import type { OriginRun } from './origin-planner.ts'
 import type { PlanPeer } from './peer-planner.ts'
@@ -92,6 +94,8 @@ export interface FileDownloadComponents {
   onOriginBytes(bytes: number): void
   /** The origin answered a Range request with the whole file. */
   onRangeIgnored?(file: ManifestFile): void
+  /** What we know of distance (holder-order.ts); absent or undefined = locality off (random holder choice). */
+  locality?(): LocalityView | undefined
   now?(): number
   random?(): number
 }
@@ -559,14 +563,18 @@ export class FileDownload {
 
     // peers: give up on stalled asks, then ask
     const askable = ready ? this.c.askable().filter(p => !this.snubbed.has(p.toString())) : []
+    const distance = this.holderOrder(askable, view)
     const planPeersList: PlanPeer[] = askable.map(p => {
       const key = p.toString()
       peerIds.set(key, p)
       const score = this.c.scores.get(key)
+      // a block time measured has the distance in it; a prior doesn't
+      const extraMs = score?.measured === true ? 0 : (distance?.extraMs(key) ?? 0)
       return {
         key,
         inflight: this.c.inflight(p),
-        expectedMs: (queued: number) => this.c.scores.expectedMs(key, queued),
+        expectedMs: (queued: number) => this.c.scores.expectedMs(key, queued) + extraMs,
+        ...(distance?.far(key) === true ? { far: true } : {}),
         latencyMs: score?.latencyMs ?? defaults.DEFAULT_PEER_LATENCY_PRIOR_MS,
         lastDeliveryAt: this.lastDelivery.get(key) ?? -Infinity,
         // a peer that never delivered us a block: one ask at a time until it does
@@ -695,7 +703,7 @@ export class FileDownload {
       const candidates = view.map(v => ({ key: v.peer.toString(), useful: v.blocks == null ? remaining : countUseful(v.blocks, blocks, this.next, this.end) }))
         .filter(c => c.useful > 0 || members.includes(c.key))
       const usefulLinks = candidates.filter(c => c.useful > 0 && linked.has(c.key)).length
-      for (const key of planDials({ connected, visitorLinks: linked.size, usefulLinks, dialing: this.dialing, failed, candidates, urgentHolders, targetConnections: this.o.targetConnections, maxDials: this.o.maxDials, random: this.random })) {
+      for (const key of planDials({ connected, visitorLinks: linked.size, usefulLinks, dialing: this.dialing, failed, candidates, urgentHolders, targetConnections: this.o.targetConnections, maxDials: this.o.maxDials, random: this.random, ...(distance != null ? { rank: distance.dialRank } : {}) })) {
         const peer = peerIds.get(key)
         if (peer != null) this.dial(key, peer)
       }
@@ -714,6 +722,18 @@ export class FileDownload {
     if (ready && view.length === 0 && this.discovery === 'no') this.discover()
     // time moves the planners on (deadlines, claims growing old): look again soon
     this.timer = setTimeout(() => { this.schedule() }, Math.max(50, Math.min(this.o.deadlineMs / 4, 500)))
+  }
+
+  /** This pass's distance ranking, or undefined with locality off. */
+  private holderOrder (askable: PeerId[], view: RemoteFilePeer[]): HolderOrder | undefined {
+    const locality = this.c.locality?.()
+    if (locality == null) return undefined
+    return holderOrder({
+      askable: askable.map(p => p.toString()),
+      holders: view.map(v => ({ key: v.peer.toString(), ...(v.coordinate != null ? { coordinate: v.coordinate } : {}), ...(v.region != null ? { region: v.region } : {}) })),
+      locality,
+      random: this.random
+    })
   }
 
   private announce (active: boolean): void {

@@ -31,6 +31,12 @@ export interface PlanPeer {
    * block hostage until its deadline, not a pipeline's worth.
    */
   maxInflight?: number
+  /**
+   * Far from us (locality, holder-order.ts): asked for the fill only when no near holder of
+   * the block has a free slot. Transit is the cost here, not time; the reader's blocks still
+   * go to whoever is expected soonest.
+   */
+  far?: boolean
 }
 
 export interface PeerPlanConfig {
@@ -97,11 +103,13 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
   const remaining = countRemaining(blocks, input.next, input.end)
   const perBlock = remaining <= config.endgameBlocks ? 2 : 1
 
-  const ask = (b: TableBlock): boolean => {
+  const ask = (b: TableBlock, fill = false): boolean => {
     let best: PlanPeer | undefined
     let bestMs = Infinity
+    const usable = (p: PlanPeer): boolean => (free.get(p.key) ?? 0) > 0 && !b.tried.has(p.key) && !b.asks.has(p.key) && input.has(p.key, b.index)
+    const nearFree = fill && input.peers.some(p => p.far !== true && usable(p))
     for (const p of input.peers) {
-      if ((free.get(p.key) ?? 0) <= 0 || b.tried.has(p.key) || b.asks.has(p.key) || !input.has(p.key, b.index)) continue
+      if (!usable(p) || (nearFree && p.far === true)) continue
       if (asks.some(a => a.index === b.index && a.peer === p.key)) continue // chosen already in this pass
       // queued there: what was in flight plus what this pass has added
       const ms = p.expectedMs(cap(p) - (free.get(p.key) ?? 0))
@@ -128,7 +136,7 @@ export function planPeers (input: PeerPlanInput): PeerPlan {
   for (const i of candidates) {
     if (![...free.values()].some(n => n > 0)) break
     const b = blocks[i]
-    while (needs(b) && ask(b)) { /* endgame may ask a second peer */ }
+    while (needs(b) && ask(b, true)) { /* endgame may ask a second peer */ }
   }
   return { asks, abandon }
 }
@@ -157,6 +165,8 @@ export interface DialPlanInput {
   targetConnections: number
   maxDials: number
   random: () => number
+  /** Locality's dial order (holder-order.ts: nearest first, some far slots); absent = random. */
+  rank?: (key: string) => number | undefined
 }
 
 /** Peers to dial now. */
@@ -170,7 +180,7 @@ export function planDials (input: DialPlanInput): string[] {
   if (input.visitorLinks + input.dialing.size < 2 * input.targetConnections && !input.urgentHolders.some(k => input.connected.has(k) || input.dialing.has(k))) {
     const urgent = input.urgentHolders.filter(dialable)
     if (urgent.length > 0) {
-      out.push(urgent[Math.floor(input.random() * urgent.length)]!)
+      out.push(input.rank != null ? urgent.reduce((a, b) => rankOf(input, b) < rankOf(input, a) ? b : a) : urgent[Math.floor(input.random() * urgent.length)]!)
       slots--
     }
   }
@@ -179,7 +189,8 @@ export function planDials (input: DialPlanInput): string[] {
   // in random order: "useful holders first" would have every newcomer dial the first visitors,
   // piling links (each a costly dial) on them; a random graph spreads blocks as well. Only while
   // no link brings anything do holders go first.
-  const pool = input.candidates.filter(c => dialable(c.key)).map(c => ({ ...c, r: input.random() }))
+  // (with locality: nearest first, a few far ones in between; see holder-order.ts)
+  const pool = input.candidates.filter(c => dialable(c.key)).map(c => ({ ...c, r: input.rank != null ? rankOf(input, c.key) : input.random() }))
   pool.sort((a, b) => (input.usefulLinks > 0 ? 0 : Number(b.useful > 0) - Number(a.useful > 0)) || a.r - b.r)
   for (const c of pool) {
     if (want <= 0 || slots <= 0) break
@@ -188,4 +199,8 @@ export function planDials (input: DialPlanInput): string[] {
     slots--
   }
   return out
+}
+
+function rankOf (input: DialPlanInput, key: string): number {
+  return input.rank?.(key) ?? Number.MAX_SAFE_INTEGER
 }

@@ -61,3 +61,9 @@ export const DEFAULT_NEAR_FACTOR = 2
 
 /** … or within this many ms of the best one. */
 export const DEFAULT_NEAR_SLACK_MS = 20
+
+/** RTT samples kept per peer by the RTT book (its RTT is their least). */
+export const DEFAULT_RTT_BOOK_SAMPLES = 5
+
+/** Peers the RTT book keeps samples of (the least recently sampled goes first). */
+export const DEFAULT_RTT_BOOK_MAX_PEERS = 256

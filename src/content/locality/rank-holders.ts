@@ -63,6 +63,12 @@ export interface RankContext {
   nearFactor?: number
   /** default DEFAULT_NEAR_SLACK_MS */
   nearSlackMs?: number
+  /**
+   * Costs are compared in bands this wide (ms), ties in random order: differences below it
+   * are jitter, not distance (on one LAN, say), and a fixed order would have every visitor
+   * pick the same holders. Default 0 (exact).
+   */
+  costBandMs?: number
   /** default Math.random */
   random?: () => number
 }
@@ -111,7 +117,9 @@ export function rankHolders (candidates: readonly HolderCandidate[], context: Ra
     const cost = source !== 'prior' && near ? rttMs * factor : rttMs
     scored.push({ key: c.key, rttMs, source, sameRegion: near, cost, far: false, tie: random() })
   }
-  scored.sort((a, b) => a.cost - b.cost || a.tie - b.tie)
+  const bandMs = context.costBandMs ?? 0
+  const band = (cost: number): number => bandMs > 0 ? Math.floor(cost / bandMs) : cost
+  scored.sort((a, b) => band(a.cost) - band(b.cost) || a.tie - b.tie)
   if (scored.length === 0) return []
 
   const best = scored[0]!.cost
