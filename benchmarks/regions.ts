@@ -49,13 +49,18 @@ own host (network namespace) with its own Chromium; all traffic crosses the WAN 
                          (default 20s)
   --origin-rate <rate>   origin cap (default 2MiB/s; none = uncapped)
   --upload-rate <rate>   each visitor's upload cap (default 1MiB/s)
+  --downlink <rate>      each visitor host's access downlink (tbf behind an IFB), e.g. 50mbit,
+                         6MiB/s (default none: the router's bursts reach the receiving socket
+                         unpaced)
+  --uplink <rate>        each visitor host's access uplink (tbf on wan0) (default none; the
+                         library's upload cap still applies)
   --delays <a,b,c>       one-way ms: inside a region, ${REGIONS[0]}-${REGIONS[1]}, to/from ${REGIONS[2]} (default 5,40,120)
   --timeout <s>          deadline after the last arrival (default 180s)
   --locality <modes>     modes to run, in order: on, off or on,off (default on,off)
   --out <file>           JSON result (default benchmarks/results/regions-<YYYY-MM-DD>.json)
 `
 
-interface Options { perRegion: number, size: number, arrivalMs: number, originRate: number, uploadRate: number, delays: [number, number, number], timeoutMs: number, modes: boolean[], out: string }
+interface Options { downlinkKbit?: number, uplinkKbit?: number, perRegion: number, size: number, arrivalMs: number, originRate: number, uploadRate: number, delays: [number, number, number], timeoutMs: number, modes: boolean[], out: string }
 
 function options (): Options {
   const { values } = parseArgs({
@@ -65,6 +70,8 @@ function options (): Options {
       arrival: { type: 'string' },
       'origin-rate': { type: 'string' },
       'upload-rate': { type: 'string' },
+      downlink: { type: 'string' },
+      uplink: { type: 'string' },
       delays: { type: 'string' },
       timeout: { type: 'string' },
       locality: { type: 'string' },
@@ -82,7 +89,15 @@ function options (): Options {
   if (delays.length !== 3 || delays.some(d => !(d >= 0))) throw new UsageError(`--delays must be three numbers ≥ 0, got ${values.delays}`)
   const modeNames = (values.locality ?? 'on,off').split(',')
   if (modeNames.length === 0 || modeNames.some(m => m !== 'on' && m !== 'off')) throw new UsageError(`--locality must be on, off or a list of them, got ${values.locality}`)
+  const kbit = (text: string | undefined, name: string): number | undefined => {
+    if (text == null) return undefined
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(k|m|g)bit\s*$/i.exec(text)
+    if (m != null) return Number(m[1]) * { k: 1, m: 1000, g: 1_000_000 }[m[2]!.toLowerCase() as 'k' | 'm' | 'g']
+    return parseRate(text, name) * 8 / 1000
+  }
   return {
+    downlinkKbit: kbit(values.downlink, 'downlink'),
+    uplinkKbit: kbit(values.uplink, 'uplink'),
     modes: modeNames.map(m => m === 'on'),
     perRegion,
     size: parseSize(values.size ?? '4MiB', 'size'),
@@ -212,7 +227,15 @@ async function main (): Promise<void> {
   try {
     // the first region's host 1 is this process: relay and origin listen on its WAN address
     const wan: Wan = await startWan({
-      regions: REGIONS.map((name, i) => ({ name, hosts: opts.perRegion + (i === 0 ? 1 : 0), ...(i === 0 ? { includeSelf: true } : {}) })),
+      // access shapes apply to the visitors' hosts (startWan leaves the includeSelf host, the
+      // server's, unshaped: a CDN edge's link is not a visitor's)
+      regions: REGIONS.map((name, i) => ({
+        name,
+        hosts: opts.perRegion + (i === 0 ? 1 : 0),
+        ...(i === 0 ? { includeSelf: true } : {}),
+        ...(opts.downlinkKbit != null ? { downlink: { rateKbit: opts.downlinkKbit, queueMs: 50, burstBytes: 32_768 } } : {}),
+        ...(opts.uplinkKbit != null ? { uplink: { rateKbit: opts.uplinkKbit, queueMs: 50, burstBytes: 32_768 } } : {})
+      })),
       links: [[intra, near, far], [near, intra, far], [far, far, intra]]
     })
     cleanups.push(async () => wan.stop())
