@@ -31,6 +31,10 @@ const scenarios: Record<string, { file: string, args?: string[], summary: string
     args: ['unconstrained'],
     summary: 'a crowd with an uncapped origin: what the swarm costs a visitor'
   },
+  'relay-capacity': {
+    file: 'relay-capacity.ts',
+    summary: 'one relay process, thousands of quiet reserved visitors: relay CPU and memory per client, reachable time, ping RTT, gossip reach, where it degrades'
+  },
   'dht-sim': {
     file: 'dht-sim.ts',
     summary: 'real kad-dht nodes in one process (memory transport + latency model) at growing N: build, memory/node, lookup p50/p95, success'
