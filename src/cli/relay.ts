@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import * as defaults from '../../relay/constants.ts'
 import { loadOrCreateKey } from '../../relay/key-file.ts'
 import { createRelay } from '../../relay/relay.ts'
+import { parseRelayPeers } from '../../relay/relay-peers.ts'
 import { UsageError, flagOrEnv, formatBytes, listFlagOrEnv, parseBytes, parseCount, parsePort } from './options.ts'
 
 export const RELAY_HELP = `Usage: swarmsite relay [options]
@@ -110,6 +111,8 @@ export async function relayCommand (argv: string[]): Promise<number> {
       ? undefined
       : { dir: seedDir, manifestPath: seedManifest, storePath: seedStore, uploadBytesPerSecond: seedUploadLimit }
   }
+  // before the key file is made: bad flags create nothing
+  parseRelayPeers(init.peers)
   if (init.host != null) checkMultiaddrs('host', [`/${init.host.includes(':') ? 'ip6' : 'ip4'}/${init.host}`])
   const keyFile = flag('key') ?? defaults.DEFAULT_RELAY_KEY_FILE
   const { key, created } = await loadOrCreateKey(keyFile)
