@@ -43,6 +43,10 @@ const scenarios: Record<string, { file: string, args?: string[], summary: string
     file: 'faults-fuzz.ts',
     summary: 'fault suite, protocol scale (Node): fuzz (100k wire messages, 10k manifests and builds), want flood, gossip spam [names to run only some]'
   },
+  'relay-capacity': {
+    file: 'relay-capacity.ts',
+    summary: 'one relay process, thousands of quiet reserved visitors: relay CPU and memory per client, reachable time, ping RTT, gossip reach, where it degrades'
+  },
   'dht-sim': {
     file: 'dht-sim.ts',
     summary: 'real kad-dht nodes in one process (memory transport + latency model) at growing N: build, memory/node, lookup p50/p95, success'

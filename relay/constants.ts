@@ -36,3 +36,9 @@ export const DEFAULT_HUB_MESH_DEGREE = 64
 
 /** The hub's gossipsub heartbeat (ms; gossipsub's default is 1000): how soon a newly subscribed page is grafted. */
 export const DEFAULT_HUB_HEARTBEAT_MS = 250
+
+/** A fellow relay (`--peer`) that is down is redialled at least this often (ms). */
+export const DEFAULT_RELAY_PEER_RETRY_MAX_MS = 10_000
+
+/** Peer store tag of fellow relays: the connection manager prunes untagged peers first. */
+export const RELAY_PEER_TAG = 'swarmsite-relay-peer'

@@ -5,6 +5,7 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { logger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
@@ -18,6 +19,7 @@ import { RelayConfigError } from './errors.ts'
 import { gossipHub } from './gossip-hub.ts'
 import { startHttpSide } from './http-side.ts'
 import { relayMetrics } from './metrics.ts'
+import { directPeersOf, parseRelayPeers, relayPeering } from './relay-peers.ts'
 import { siteSeeder } from './seeder.ts'
 import type { HttpSide } from './http-side.ts'
 import type { SiteSeeder, SiteSeederInit } from './seeder.ts'
@@ -49,6 +51,13 @@ export interface RelayInit {
   topicPrefix?: string
   maxTopics?: number
   providerValidityMs?: number
+  /**
+   * The other relays of a tier serving the same sites (multiaddrs ending in /p2p/<peer id>; our
+   * own id in the list is skipped): this relay keeps a connection to each, shares the DHT with
+   * them and forwards every site message to them, so visitors behind different relays hear
+   * each other. List every other relay on each (see README, "Running more than one relay").
+   */
+  peers?: string[]
   /**
    * Seed a site: serve the blocks of the manifest in `seed.dir` as an always-on peer. The folder
    * is read and checked before the relay listens; a folder that no longer matches its manifest
@@ -100,6 +109,7 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
   const maxConnections = init.maxConnections ?? defaults.DEFAULT_MAX_CONNECTIONS
   // the have topics' validator, shared by the hub, the seeder and the gossipsub score
   const guard = summaryGuard()
+  const relayPeers = parseRelayPeers(init.peers, peerIdFromPrivateKey(init.privateKey))
   const libp2p = await createLibp2p<RelayServices>({
     privateKey: init.privateKey,
     datastore,
@@ -164,7 +174,9 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
         heartbeatInterval: defaults.DEFAULT_HUB_HEARTBEAT_MS,
         D: defaults.DEFAULT_HUB_MESH_DEGREE,
         Dlo: defaults.DEFAULT_HUB_MESH_DEGREE,
-        Dhi: 2 * defaults.DEFAULT_HUB_MESH_DEGREE
+        Dhi: 2 * defaults.DEFAULT_HUB_MESH_DEGREE,
+        // the relay tier's bridge (relay-peers.ts): fellow relays get every message
+        directPeers: directPeersOf(relayPeers)
       })
     }
   })
@@ -215,11 +227,14 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     throw new RelayConfigError(`Could not listen on ${listenAddresses(init).join(', ')}: ${err.message}`)
   }
   hub.start()
+  const peering = relayPeering(relayPeers)({ libp2p })
+  await peering.start()
   if (seeder != null) {
     try {
       await seeder.start()
     } catch (err: any) {
       await seeder.stop().catch(() => {})
+      await peering.stop()
       hub.stop()
       await libp2p.stop()
       throw new RelayConfigError(`Could not start seeding: ${err.message}`, { cause: err })
@@ -241,11 +256,13 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
           connections: libp2p.getConnections().length,
           reservations: libp2p.services.relay.reservations.size,
           topics: hub.topics(),
+          relayPeers: peering.connected(),
           seed: seeder?.info() ?? null
         })
       })
     } catch (err: any) {
       await seeder?.stop().catch(() => {})
+      await peering.stop()
       hub.stop()
       await libp2p.stop()
       throw new RelayConfigError(err.code === 'EADDRINUSE' ? `HTTP port ${httpPort} is already in use` : `Could not start the HTTP side port: ${err.message}`)
@@ -262,6 +279,7 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     async stop () {
       // first, while the node still runs: it leaves the site's topic and ends its block streams
       await seeder?.stop()
+      await peering.stop()
       hub.stop()
       await http?.close()
       await libp2p.stop()

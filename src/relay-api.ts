@@ -33,3 +33,7 @@ export {
   DEFAULT_PROVIDER_VALIDITY_MS,
   DEFAULT_REPROVIDE_INTERVAL_MS
 } from './node/constants.ts'
+export { parseBootstrap } from './node/bootstrap.ts'
+export type { BootstrapAddress } from './node/bootstrap.ts'
+export { relayKeeper } from './node/relay-keeper.ts'
+export { DEFAULT_RETRY_BASE_DELAY_MS, DEFAULT_DIAL_TIMEOUT_MS } from './node/constants.ts'

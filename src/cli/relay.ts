@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import * as defaults from '../../relay/constants.ts'
 import { loadOrCreateKey } from '../../relay/key-file.ts'
 import { createRelay } from '../../relay/relay.ts'
+import { parseRelayPeers } from '../../relay/relay-peers.ts'
 import { UsageError, flagOrEnv, formatBytes, listFlagOrEnv, parseBytes, parseCount, parsePort } from './options.ts'
 
 export const RELAY_HELP = `Usage: swarmsite relay [options]
@@ -21,6 +22,8 @@ Every option can also be set by the environment variable shown.
   --http-port <port|none>   /health and /metrics port (SWARMSITE_RELAY_HTTP_PORT, default ${defaults.DEFAULT_RELAY_HTTP_PORT})
   --max-reservations <n>    relay reservations held at once (SWARMSITE_RELAY_MAX_RESERVATIONS, default ${defaults.DEFAULT_MAX_RESERVATIONS})
   --max-connections <n>     open connections at most (SWARMSITE_RELAY_MAX_CONNECTIONS, default ${defaults.DEFAULT_MAX_CONNECTIONS})
+  --peer <multiaddr>        another relay of the tier, ending in /p2p/<id>, repeatable: share the DHT and
+                            bridge gossip with it; our own id is skipped (SWARMSITE_RELAY_PEERS, comma-separated)
   --protocol-prefix <p>     DHT protocol prefix, as the swarm's nodes use (SWARMSITE_RELAY_PROTOCOL_PREFIX, default /swarmsite)
   --topic-prefix <p>        gossip topics the relay joins (SWARMSITE_RELAY_TOPIC_PREFIX, default ${defaults.DEFAULT_TOPIC_PREFIX})
   --max-topics <n>          gossip topics joined at most (SWARMSITE_RELAY_MAX_TOPICS, default ${defaults.DEFAULT_MAX_TOPICS})
@@ -57,6 +60,7 @@ export async function relayCommand (argv: string[]): Promise<number> {
       'http-port': { type: 'string' },
       'max-reservations': { type: 'string' },
       'max-connections': { type: 'string' },
+      peer: { type: 'string', multiple: true },
       'protocol-prefix': { type: 'string' },
       'topic-prefix': { type: 'string' },
       'max-topics': { type: 'string' },
@@ -99,6 +103,7 @@ export async function relayCommand (argv: string[]): Promise<number> {
     httpPort: parsePort('http-port', flag('http-port'), true),
     maxReservations: parseCount('max-reservations', flag('max-reservations')),
     maxConnections: parseCount('max-connections', flag('max-connections')),
+    peers: checkMultiaddrs('peer', listFlagOrEnv(values, 'peer', 'SWARMSITE_RELAY_PEERS')),
     protocolPrefix,
     topicPrefix: flag('topic-prefix'),
     maxTopics: parseCount('max-topics', flag('max-topics')),
@@ -106,6 +111,8 @@ export async function relayCommand (argv: string[]): Promise<number> {
       ? undefined
       : { dir: seedDir, manifestPath: seedManifest, storePath: seedStore, uploadBytesPerSecond: seedUploadLimit }
   }
+  // before the key file is made: bad flags create nothing
+  parseRelayPeers(init.peers)
   if (init.host != null) checkMultiaddrs('host', [`/${init.host.includes(':') ? 'ip6' : 'ip4'}/${init.host}`])
   const keyFile = flag('key') ?? defaults.DEFAULT_RELAY_KEY_FILE
   const { key, created } = await loadOrCreateKey(keyFile)

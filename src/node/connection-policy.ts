@@ -5,6 +5,7 @@ import { raceSignal } from 'race-signal'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { backoffDelay, sleep } from './backoff.ts'
 import { isDirect } from './direct.ts'
+import { rankRelays } from './relay-rank.ts'
 import { ConnectionLimitError, DialFailedError } from './errors.ts'
 import type { BootstrapAddress } from './bootstrap.ts'
 import type { AbortOptions, ComponentLogger, Connection, PeerId, PeerStore } from '@libp2p/interface'
@@ -75,8 +76,9 @@ export function connectionPolicy (init: ConnectionPolicyInit): (components: Conn
         peer => peer.addresses.map(a => withPeerId(a.multiaddr, peerId)).filter(ma => WebRTC.matches(ma)),
         () => [] as Multiaddr[]
       )
-      // any relay we use can carry the WebRTC signalling if the peer holds a reservation there
-      const viaRelays = init.relays.map(r => multiaddr(`${r.multiaddr.toString()}/p2p-circuit/webrtc/p2p/${peerId.toString()}`))
+      // any relay can carry the WebRTC signalling if the peer holds a reservation there; the
+      // peer reserved on the first live relay in its own order (relay-rank.ts), so try them so
+      const viaRelays = rankRelays(peerId.toString(), init.relays).map(r => multiaddr(`${r.multiaddr.toString()}/p2p-circuit/webrtc/p2p/${peerId.toString()}`))
       const seen = new Set<string>()
       return [...known, ...viaRelays].filter(ma => {
         const key = ma.toString()

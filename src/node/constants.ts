@@ -53,6 +53,26 @@ export const DEFAULT_MAX_CONNECTIONS = 64
  */
 export const DEFAULT_MAX_LIFETIME_WEBRTC_DIALS = 400
 
+/**
+ * Relays a node reserves on at once (count). One is enough: a relay's visitors notice its
+ * death from the closed WebSocket and reserve on their next relay within a second or two, and
+ * every extra reservation costs each relay a client and each node a second copy of every
+ * gossip message. The other bootstrap relays are fall-backs, not connected until needed.
+ */
+export const DEFAULT_RELAY_RESERVATIONS = 1
+
+/**
+ * When its relay dies, a node waits a random time up to this before taking the next one (ms),
+ * so that a dead relay's visitors arrive at the others spread over a second, not in one burst.
+ */
+export const DEFAULT_RELAY_FAILOVER_JITTER_MS = 1_000
+
+/**
+ * A connection to a relay we hold no reservation on (opened to dial a peer reserved there, or
+ * by a DHT query: every relay is a DHT server) is closed after this long unused (ms).
+ */
+export const DEFAULT_STRAY_RELAY_IDLE_MS = 30_000
+
 /** How long start() waits for the first relay reservation before resolving anyway (ms). */
 export const DEFAULT_RESERVATION_WAIT_MS = 0
 

@@ -55,6 +55,8 @@ export interface MeshOptions {
   allowInsecureWebSockets: boolean
   providerValidityMs?: number
   reprovideIntervalMs?: number
+  /** Relay reservations to hold at once: one `/p2p-circuit` listen address each. */
+  relayReservations: number
   /** Peer ids of the bootstrap relays: the gossip hub (see the pubsub options). */
   relayPeerIds: ReadonlySet<string>
   /** Added to each peer's gossipsub score: the have topic's validator scores spammers out with it. */
@@ -86,8 +88,10 @@ export function meshLibp2pOptions (options: MeshOptions): Libp2pOptions<SwarmSer
     ...(options.logger != null ? { logger: options.logger } : {}),
     start: false,
     addresses: {
-      // a reservation on a relay makes us reachable; '/webrtc' upgrades relayed dials
-      listen: ['/p2p-circuit', '/webrtc']
+      // a reservation on a relay makes us reachable; '/webrtc' upgrades relayed dials. Each
+      // '/p2p-circuit' asks circuit-relay-v2 for one reservation on a connected relay: the relay
+      // keeper connects only the relays this node should use, so that is where it reserves
+      listen: [...Array.from({ length: Math.max(1, options.relayReservations) }, () => '/p2p-circuit'), '/webrtc']
     },
     transports: [
       webSockets(),

@@ -21,6 +21,11 @@ export interface SwarmNodeInit {
   dhtServerAfterMs?: number
   /** Keeps a swarm's DHT apart from others: the DHT protocol is `<prefix>/kad/1.0.0`. */
   protocolPrefix?: string
+  /**
+   * Bootstrap relays to reserve on at once (default 1); the others are fall-backs. Each node
+   * takes them in its own order (rendezvous hash of its peer id), so visitors spread evenly.
+   */
+  relayReservations?: number
   maxConnections?: number
   dialConcurrency?: number
   dialAttempts?: number
@@ -74,6 +79,9 @@ export function validateSwarmNodeInit (init: SwarmNodeInit): { bootstrap: Bootst
   const protocolPrefix = init.protocolPrefix ?? defaults.DEFAULT_PROTOCOL_PREFIX
   if (!/^\/[\w.-]+(\/[\w.-]+)*$/.test(protocolPrefix)) {
     throw new InvalidConfigError(`protocolPrefix must look like '/my-site', got ${JSON.stringify(protocolPrefix)}`)
+  }
+  if (init.relayReservations != null && (!Number.isInteger(init.relayReservations) || init.relayReservations < 1)) {
+    throw new InvalidConfigError(`relayReservations must be a whole number ≥ 1, got ${String(init.relayReservations)}`)
   }
   for (const name of ['maxConnections', 'dialTimeoutMs', 'connectionPingIntervalMs', 'dialConcurrency', 'dialAttempts', 'retryBaseDelayMs', 'retryMaxDelayMs', 'relayRetryMaxDelayMs', 'maxLifetimeWebRTCDials', 'dhtServerAfterMs'] as const) {
     positive(name, init[name], 0)

@@ -12,6 +12,8 @@ import { NodeNotStartedError } from './errors.ts'
 import { meshLibp2pOptions } from './libp2p-options.ts'
 import { positive, validateSwarmNodeInit } from './node-init.ts'
 import { relayKeeper } from './relay-keeper.ts'
+import { rankRelays } from './relay-rank.ts'
+import { relayStrayCloser } from './relay-strays.ts'
 import { relayedConnectionCloser } from './relayed-connections.ts'
 import { verifyConnection } from './verify-connection.ts'
 import { webRTCRuntime } from './webrtc-runtime.ts'
@@ -22,6 +24,7 @@ import type { DhtMode, PeerConnectionDetail, RelayUnreachableDetail, SwarmNodeEv
 import type { SwarmServices } from './libp2p-options.ts'
 import type { SwarmNodeInit } from './node-init.ts'
 import type { RelayKeeper } from './relay-keeper.ts'
+import type { RelayStrayCloser } from './relay-strays.ts'
 import type { RelayedConnectionCloser } from './relayed-connections.ts'
 import type { AbortOptions, Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -77,6 +80,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   private readonly keeper: RelayKeeper
   private readonly dhtMode: DhtModeController
   private readonly relayed: RelayedConnectionCloser
+  private readonly strays: RelayStrayCloser
   private reservedRelays = new Set<string>()
   /** Latest failure per bootstrap relay (by multiaddr), until a dial to it succeeds. */
   private readonly relayFailures = new Map<string, RelayUnreachableDetail>()
@@ -123,7 +127,11 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
       logger
     })
     this.keeper = relayKeeper({
-      relays: bootstrap,
+      // every node its own order of the relays: visitors spread evenly, and a dead relay's
+      // visitors spread evenly over the rest (relay-rank.ts)
+      relays: rankRelays(libp2p.peerId.toString(), bootstrap),
+      hold: relayReservationsFor(init, bootstrap),
+      failoverJitterMs: defaults.DEFAULT_RELAY_FAILOVER_JITTER_MS,
       dialTimeoutMs,
       retryBaseDelayMs,
       retryMaxDelayMs: relayRetryMaxDelayMs,
@@ -139,6 +147,16 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
       dial: async (ma, options) => libp2p.dial(ma, options),
       getConnections: peerId => libp2p.getConnections(peerId),
       events: libp2p,
+      logger
+    })
+    this.strays = relayStrayCloser({
+      relays: new Set(bootstrap.map(b => b.peerId)),
+      idleMs: defaults.DEFAULT_STRAY_RELAY_IDLE_MS,
+      closeTimeoutMs: defaults.DEFAULT_RELAYED_CLOSE_TIMEOUT_MS
+    })({
+      getConnections: () => libp2p.getConnections(),
+      events: libp2p,
+      keep: () => new Set([...this.keeper.held(), ...this.reservations()]),
       logger
     })
     this.dhtMode = dhtModeController({
@@ -194,6 +212,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     await this.libp2p.start()
     this.relayed.start()
     this.keeper.start()
+    this.strays.start()
     this.dhtMode.start()
     this._status = 'started'
     this.log('started %p', this.peerId)
@@ -205,6 +224,7 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
     this.dhtMode.stop()
     this.policy.stop()
     this.relayed.stop()
+    this.strays.stop()
     await this.keeper.stop()
     for (const off of this.unlisten.splice(0)) off()
     await this.libp2p.stop()
@@ -275,6 +295,10 @@ export class SwarmNode extends TypedEventEmitter<SwarmNodeEvents> {
   }
 }
 
+/** Relays to reserve on at once: as asked (default DEFAULT_RELAY_RESERVATIONS), never more than there are. */
+function relayReservationsFor (init: SwarmNodeInit, bootstrap: BootstrapAddress[]): number {
+  return Math.max(1, Math.min(init.relayReservations ?? defaults.DEFAULT_RELAY_RESERVATIONS, bootstrap.length))
+}
 
 /** Builds a swarm node from one description, for browsers and Node alike. Call `start()` next. */
 export async function createSwarmNode (init: SwarmNodeInit, internals: { gossipScore?: (peer: string) => number } = {}): Promise<SwarmNode> {
@@ -292,6 +316,7 @@ export async function createSwarmNode (init: SwarmNodeInit, internals: { gossipS
     allowInsecureWebSockets: init.allowInsecureWebSockets ?? isInsecureBootstrap(bootstrap),
     providerValidityMs: init.providerValidityMs,
     reprovideIntervalMs: init.reprovideIntervalMs,
+    relayReservations: relayReservationsFor(init, bootstrap),
     relayPeerIds: new Set(bootstrap.map(b => b.peerId)),
     ...(internals.gossipScore != null ? { gossipScore: internals.gossipScore } : {})
   }))

@@ -104,7 +104,7 @@ describe('swarmsite relay CLI (real process on 127.0.0.1)', { timeout: 300_000 }
       assert.equal(result.code, 0)
       assert.equal(result.stderr, '')
       assert.match(result.stdout, /^Usage: swarmsite relay \[options\]/)
-      for (const option of ['--host', '--ws-port', '--tcp-port', '--listen', '--announce', '--key', '--http-host', '--http-port', '--max-reservations', '--max-connections', '--json', 'SWARMSITE_RELAY_WS_PORT', 'SIGTERM']) {
+      for (const option of ['--host', '--ws-port', '--tcp-port', '--listen', '--announce', '--key', '--http-host', '--http-port', '--max-reservations', '--max-connections', '--peer', 'SWARMSITE_RELAY_PEERS', '--json', 'SWARMSITE_RELAY_WS_PORT', 'SIGTERM']) {
         assert.ok(result.stdout.includes(option), `help mentions ${option}`)
       }
     }
@@ -136,6 +136,8 @@ describe('swarmsite relay CLI (real process on 127.0.0.1)', { timeout: 300_000 }
       { args: ['--ws-port'], mentions: '--ws-port' },
       { args: ['--json=yes'], mentions: '--json' },
       { args: ['--max-reservations', '0'], mentions: '--max-reservations' },
+      { args: ['--peer', '/ip4/127.0.0.1/tcp/9091'], mentions: '--peer' },
+      { args: ['--peer', 'nope'], mentions: '--peer' },
       { args: ['--max-connections', '1.5'], mentions: '--max-connections' },
       { args: ['--protocol-prefix', 'no-slash'], mentions: '--protocol-prefix' },
       { args: ['--host', 'not-an-ip'], mentions: 'not-an-ip' },

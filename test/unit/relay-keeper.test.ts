@@ -221,6 +221,68 @@ describe('relayKeeper', { timeout: 20_000 }, () => {
     assert.deepEqual(unreachable.map(u => u.attempt), [1, 2])
   })
 
+  describe('a relay tier: holding some of the relays', () => {
+    let relayC: Relay
+    before(async () => { relayC = await makeRelay(9290) })
+
+    it('holds only the first relay of its order, and no other while it stays', async () => {
+      setup()
+      net.fallback = 'connect'
+      const k = start([relayB, relayA, relayC], { hold: 1 })
+      await waitFor('the relay connection', () => connected.length === 1)
+      await delay(BASE_MS * 4)
+      assert.deepEqual(connected.map(String), [String(relayB.multiaddr)])
+      assert.equal(net.dials.length, 1)
+      assert.deepEqual(k.held(), [relayB.peerId])
+    })
+
+    it('moves at once to the next relay of its order when its relay dies, and skips one that is unreachable', async () => {
+      setup()
+      net.script(relayA, 'connect')
+      net.script(relayB, 'fail')
+      net.fallback = 'connect'
+      const k = start([relayA, relayB, relayC], { hold: 1, retryBaseDelayMs: 60_000, retryMaxDelayMs: 120_000 })
+      await waitFor('the first relay', () => connected.length === 1)
+      net.drop(relayA, relayA.id)
+      // B refuses, and A and B now rest for a minute: C without waiting
+      await waitFor('the third relay', () => connected.length === 2)
+      assert.deepEqual(connected.map(String), [relayA, relayC].map(r => String(r.multiaddr)))
+      assert.deepEqual(unreachable.map(u => String(u.relay)), [String(relayB.multiaddr)])
+      assert.deepEqual(k.held(), [relayC.peerId])
+    })
+
+    it('waits out the backoff of the relays it lost when every one is down, then takes the first that answers', async () => {
+      setup()
+      net.script(relayA, 'fail', 'fail', 'connect')
+      net.script(relayB, 'fail', 'fail', 'fail', 'fail', 'fail')
+      start([relayA, relayB], { hold: 1 })
+      await waitFor('a relay', () => connected.length === 1)
+      assert.deepEqual(connected.map(String), [String(relayA.multiaddr)])
+      assert.ok(unreachable.length >= 3, `${unreachable.length} failures reported`)
+    })
+
+    it('with two slots, holds two relays and refills a slot from the rest', async () => {
+      setup()
+      net.fallback = 'connect'
+      const k = start([relayC, relayA, relayB], { hold: 2, retryBaseDelayMs: 60_000, retryMaxDelayMs: 120_000 })
+      await waitFor('two relays', () => connected.length === 2)
+      assert.deepEqual(k.held().sort(), [relayC.peerId, relayA.peerId].sort())
+      net.drop(relayC, relayC.id)
+      await waitFor('the spare relay', () => connected.length === 3)
+      assert.deepEqual(k.held().sort(), [relayA.peerId, relayB.peerId].sort())
+    })
+
+    it('spreads its move over failoverJitterMs', async () => {
+      setup()
+      net.fallback = 'connect'
+      start([relayA, relayB], { hold: 1, failoverJitterMs: 10_000, random: () => 0.5, retryBaseDelayMs: 60_000, retryMaxDelayMs: 120_000 })
+      await waitFor('the first relay', () => connected.length === 1)
+      net.drop(relayA, relayA.id)
+      await delay(100)
+      assert.equal(connected.length, 1, 'still waiting its 5 s of jitter')
+    })
+  })
+
   describe('stop()', () => {
     const timeouts = (): number => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
 
