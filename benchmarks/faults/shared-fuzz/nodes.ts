@@ -71,6 +71,7 @@ export async function startFaultNode (init: FaultNodeInit): Promise<FaultNode> {
     gossipScore: guard.score,
     iceServers: [],
     protocolPrefix: '/swarmsite-faults',
+    relayReservations: 1,
     dhtServer: false,
     maxConnections: init.maxConnections ?? 64,
     dialTimeoutMs: 10_000,
