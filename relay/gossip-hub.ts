@@ -1,4 +1,5 @@
 import { logger } from '@libp2p/logger'
+import { isHaveTopic } from '../src/relay-api.ts'
 import type { SummaryGuard } from '../src/relay-api.ts'
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 
@@ -33,8 +34,9 @@ export function gossipHub (init: GossipHubInit): (components: { pubsub: GossipSu
           continue
         }
         joined.add(topic)
-        // the hub forwards every summary to every page: it must not forward garbage or floods
-        if (init.summaryGuard != null) pubsub.topicValidators.set(topic, init.summaryGuard.validator)
+        // the hub forwards every summary to every page: it must not forward garbage or floods.
+        // Only on have topics: a site's other topics carry other messages
+        if (init.summaryGuard != null && isHaveTopic(topic)) pubsub.topicValidators.set(topic, init.summaryGuard.validator)
         pubsub.subscribe(topic)
         log('joined topic %s', topic)
       }

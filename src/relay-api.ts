@@ -10,6 +10,7 @@ export type { ContentCoreComponents, ContentCoreInit, ContentCoreParts } from '.
 export { contentCore, contentCoreParts } from './content/core-parts.ts'
 export type { AvailabilityInit, SummaryGuard } from './content/availability/index.ts'
 export { summaryGuard } from './content/availability/summary-guard.ts'
+export { isHaveTopic } from './content/availability/have-summary.ts'
 export type { BlockExchangeInit, BlockUploadedEvent } from './content/exchange/block-exchange.ts'
 export { MAX_BLOCK_BYTES } from './content/exchange/constants.ts'
 export { blockKey } from './content/blockstore/key.ts'

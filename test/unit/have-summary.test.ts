@@ -12,8 +12,7 @@ import {
   encodeHaveSummary,
   fitHaveSummary,
   haveSummaryLength,
-  haveTopic
-} from '../../src/content/availability/have-summary.ts'
+  haveTopic, isHaveTopic } from '../../src/content/availability/have-summary.ts'
 import type { FileHave, HaveSummary } from '../../src/content/availability/have-summary.ts'
 
 async function rootOf (text: string, codec = raw.code): Promise<CID> {
@@ -310,5 +309,12 @@ describe('have summary', () => {
       assert.equal(decoded.files[0]!.root, root.toString())
       assert.ok(decoded.files[0]!.blocks.isComplete(3), 'no ranges means the whole file')
     })
+  })
+
+  it('tells a have topic from a site\'s other topics', () => {
+    assert.equal(isHaveTopic(haveTopic('abc')), true)
+    assert.equal(isHaveTopic('swarmsite/mesh-test'), false)
+    assert.equal(isHaveTopic('swarmsite//have/1'), false)
+    assert.equal(isHaveTopic('other/abc/have/1'), false)
   })
 })

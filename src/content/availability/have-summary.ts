@@ -88,6 +88,12 @@ export function haveTopic (siteId: string): string {
   return `${DEFAULT_HAVE_TOPIC_PREFIX}${siteId}/have/${HAVE_SUMMARY_VERSION}`
 }
 
+/** Whether `topic` is a site's have topic (`haveTopic` of some site id): where summaries, and only they, travel. */
+export function isHaveTopic (topic: string): boolean {
+  const suffix = `/have/${HAVE_SUMMARY_VERSION}`
+  return topic.startsWith(DEFAULT_HAVE_TOPIC_PREFIX) && topic.endsWith(suffix) && topic.length > DEFAULT_HAVE_TOPIC_PREFIX.length + suffix.length
+}
+
 export interface FileHave {
   /** Root CID string; decoded summaries give its canonical `CID.toString()` form. */
   root: string
